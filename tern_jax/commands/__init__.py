@@ -1,0 +1,1 @@
+"""Subcommands of the ``tern-jax`` CLI, one module each (see ``tern_jax.cli``)."""

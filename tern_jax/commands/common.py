@@ -1,0 +1,43 @@
+"""Argument parsing helpers shared by the subcommands."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+import numpy as np
+
+
+def parse_floats(text: str, what: str) -> np.ndarray:
+    """Parse "1,2.5,-3" into a float64 vector, with a clear error naming ``what``."""
+    try:
+        values = [float(t) for t in text.split(",") if t.strip() != ""]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{what}: expected comma-separated numbers, got {text!r}") from None
+    if not values:
+        raise argparse.ArgumentTypeError(f"{what}: no numbers in {text!r}")
+    arr = np.asarray(values, dtype=np.float64)
+    if not np.all(np.isfinite(arr)):
+        raise argparse.ArgumentTypeError(f"{what}: non-finite value in {text!r}")
+    return arr
+
+
+def parse_ints(text: str, what: str) -> list[int]:
+    """Parse "8,8,8" into a list of ints, with a clear error naming ``what``."""
+    try:
+        values = [int(t) for t in text.split(",") if t.strip() != ""]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{what}: expected comma-separated integers, got {text!r}") from None
+    if not values:
+        raise argparse.ArgumentTypeError(f"{what}: no integers in {text!r}")
+    return values
+
+
+def emit_json(obj: Any) -> None:
+    """Print one JSON object on stdout (the ``--json`` contract)."""
+    from ..records import to_jsonable
+
+    json.dump(to_jsonable(obj), sys.stdout, sort_keys=True)
+    sys.stdout.write("\n")
