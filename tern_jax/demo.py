@@ -18,7 +18,13 @@ def example_35():
 
     w1 = np.ones((1, 6))
     b1 = np.array([0, 0, 0, -1, -1, -1])
-    rows = [[1, 1, 1, 0, 0, 0], [1, 1, 0, 1, 0, 0], [1, 1, 0, 1, 0, 0], [1, 0, 0, 1, 1, 0], [1, 0, 0, 1, 1, 0]]
+    rows = [
+        [1, 1, 1, 0, 0, 0],
+        [1, 1, 0, 1, 0, 0],
+        [1, 1, 0, 1, 0, 0],
+        [1, 0, 0, 1, 1, 0],
+        [1, 0, 0, 1, 1, 0],
+    ]
     w2 = np.array(rows).T
     b2 = np.zeros(5)
     w3 = np.array([[1, -1, -1, 1, 1]]).T
@@ -44,7 +50,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{x:7.4f}  {y:6.3f}   {''.join(map(str, p))}")
     path = save_network(net, os.path.join(args.out, "example_35.npz"))
     with open(os.path.join(args.out, "demo.json"), "w") as fh:
-        json.dump({"fingerprint": net.fingerprint, "x": xs.tolist(), "f": ys.tolist()}, fh, indent=1)
+        json.dump(
+            {"fingerprint": net.fingerprint, "x": xs.tolist(), "f": ys.tolist()}, fh, indent=1
+        )
     print(f"wrote {path}")
     return 0
 

@@ -101,11 +101,15 @@ class ReLUNet:
         prev_out = None
         for i, (w, b, act) in enumerate(zip(weights, biases, activations)):
             if not isinstance(act, str) or act not in ACTIVATIONS:
-                raise ValueError(f"layer {i}: unknown activation {act!r}; expected one of {ACTIVATIONS}")
+                raise ValueError(
+                    f"layer {i}: unknown activation {act!r}; expected one of {ACTIVATIONS}"
+                )
             w = _frozen_float64(w, f"layer {i} weights")
             b = _frozen_float64(b, f"layer {i} biases")
             if w.ndim != 2:
-                raise ValueError(f"layer {i}: weights must be 2-D (n_in, n_out), got shape {w.shape}")
+                raise ValueError(
+                    f"layer {i}: weights must be 2-D (n_in, n_out), got shape {w.shape}"
+                )
             if b.ndim != 1:
                 raise ValueError(f"layer {i}: biases must be 1-D (n_out,), got shape {b.shape}")
             if w.shape[0] == 0 or w.shape[1] == 0:
@@ -343,9 +347,13 @@ def load_network(path: str | os.PathLike) -> ReLUNet:
             files = set(data.files)
             for key in ("format", "format_version", "num_layers", "activations"):
                 if key not in files:
-                    raise ValueError(f"{path!r}: missing entry {key!r}; not a tern_jax network file")
+                    raise ValueError(
+                        f"{path!r}: missing entry {key!r}; not a tern_jax network file"
+                    )
             if str(data["format"]) != FILE_FORMAT:
-                raise ValueError(f"{path!r}: format is {str(data['format'])!r}, expected {FILE_FORMAT!r}")
+                raise ValueError(
+                    f"{path!r}: format is {str(data['format'])!r}, expected {FILE_FORMAT!r}"
+                )
             version = int(data["format_version"])
             if version > FILE_FORMAT_VERSION:
                 raise ValueError(

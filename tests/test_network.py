@@ -46,7 +46,7 @@ def test_patterns_active_iff_positive():
 
 def test_jit_and_pytree():
     net = example_35()
-    leaves, treedef = jax.tree.flatten(net)
+    leaves, _ = jax.tree.flatten(net)
     assert len(leaves) == 6
     f = jax.jit(lambda n, x: n(x))
     x = jnp.linspace(0, 1, 7)[:, None]
@@ -72,12 +72,42 @@ def test_fingerprint_stable_and_sensitive():
 @pytest.mark.parametrize(
     "weights, biases, acts, message",
     [
-        ([np.ones((2, 3)), np.ones((4, 1))], [np.zeros(3), np.zeros(1)], ["relu", "identity"], "do not chain"),
-        ([np.ones((2, 3)), np.ones((3, 1))], [np.zeros(3), np.zeros(1)], ["relu", "relu"], "output layer"),
-        ([np.ones((2, 3)), np.ones((3, 1))], [np.zeros(3), np.zeros(1)], ["tanh", "identity"], "unknown activation"),
-        ([np.ones((2, 3)), np.ones((3, 1))], [np.zeros(2), np.zeros(1)], ["relu", "identity"], "bias length"),
-        ([np.full((2, 3), np.nan), np.ones((3, 1))], [np.zeros(3), np.zeros(1)], ["relu", "identity"], "NaN"),
-        ([np.ones((2, 3)), np.ones((3, 1))], [np.array([0, np.inf, 0]), np.zeros(1)], ["relu", "identity"], "infinite"),
+        (
+            [np.ones((2, 3)), np.ones((4, 1))],
+            [np.zeros(3), np.zeros(1)],
+            ["relu", "identity"],
+            "do not chain",
+        ),
+        (
+            [np.ones((2, 3)), np.ones((3, 1))],
+            [np.zeros(3), np.zeros(1)],
+            ["relu", "relu"],
+            "output layer",
+        ),
+        (
+            [np.ones((2, 3)), np.ones((3, 1))],
+            [np.zeros(3), np.zeros(1)],
+            ["tanh", "identity"],
+            "unknown activation",
+        ),
+        (
+            [np.ones((2, 3)), np.ones((3, 1))],
+            [np.zeros(2), np.zeros(1)],
+            ["relu", "identity"],
+            "bias length",
+        ),
+        (
+            [np.full((2, 3), np.nan), np.ones((3, 1))],
+            [np.zeros(3), np.zeros(1)],
+            ["relu", "identity"],
+            "NaN",
+        ),
+        (
+            [np.ones((2, 3)), np.ones((3, 1))],
+            [np.array([0, np.inf, 0]), np.zeros(1)],
+            ["relu", "identity"],
+            "infinite",
+        ),
         ([np.ones(3), np.ones((3, 1))], [np.zeros(3), np.zeros(1)], ["relu", "identity"], "2-D"),
         ([], [], [], "at least one layer"),
         ([np.ones((2, 3))], [np.zeros(3), np.zeros(1)], ["identity"], "one entry per layer"),
@@ -137,7 +167,8 @@ def test_save_load_roundtrip(tmp_path):
 def test_save_load_real_network(tmp_path):
     rng = np.random.default_rng(0)
     net = tj.ReLUNet.from_arrays(
-        [rng.normal(size=(3, 5)), rng.normal(size=(5, 2))], [rng.normal(size=5), rng.normal(size=2)],
+        [rng.normal(size=(3, 5)), rng.normal(size=(5, 2))],
+        [rng.normal(size=5), rng.normal(size=2)],
         ["relu", "identity"],
     )
     back = tj.load_network(tj.save_network(net, tmp_path / "r.npz"))
@@ -194,6 +225,10 @@ def test_load_rejects_truncated_and_garbage(tmp_path):
 
 def test_load_rejects_missing_layer(tmp_path):
     p = tj.save_network(example_35(), tmp_path / "n.npz")
-    _rewrite(p, num_layers=np.array(4), activations=np.array(["identity", "relu", "identity", "identity"]))
+    _rewrite(
+        p,
+        num_layers=np.array(4),
+        activations=np.array(["identity", "relu", "identity", "identity"]),
+    )
     with pytest.raises(ValueError, match="missing array"):
         tj.load_network(p)

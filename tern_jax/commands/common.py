@@ -15,7 +15,9 @@ def parse_floats(text: str, what: str) -> np.ndarray:
     try:
         values = [float(t) for t in text.split(",") if t.strip() != ""]
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{what}: expected comma-separated numbers, got {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"{what}: expected comma-separated numbers, got {text!r}"
+        ) from None
     if not values:
         raise argparse.ArgumentTypeError(f"{what}: no numbers in {text!r}")
     arr = np.asarray(values, dtype=np.float64)
@@ -29,7 +31,9 @@ def parse_ints(text: str, what: str) -> list[int]:
     try:
         values = [int(t) for t in text.split(",") if t.strip() != ""]
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{what}: expected comma-separated integers, got {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"{what}: expected comma-separated integers, got {text!r}"
+        ) from None
     if not values:
         raise argparse.ArgumentTypeError(f"{what}: no integers in {text!r}")
     return values
