@@ -40,6 +40,7 @@ _SUBMODULES = {
     "plots",
     "quantize",
     "records",
+    "report",
     "sampling",
     "train",
 }
