@@ -333,6 +333,7 @@ class Comparison:
     bounds: dict = field(hash=False)  # name -> int or None (hypothesis not met: reason)
     bound_notes: dict = field(hash=False)  # name -> hypothesis / reason text
     rows: tuple[ArchitectureRow, ...] = ()
+    note: str = ""  # why there are no rows, when there are none
 
     def table(self) -> str:
         """The comparison as a plain-text table."""
@@ -345,6 +346,9 @@ class Comparison:
             shown = str(value) if value is not None else "n/a"
             lines.append(f"  {name:<20} {shown:>22}   {self.bound_notes.get(name, '')}")
         lines.append("")
+        if not self.rows:
+            lines.append(self.note)
+            return "\n".join(lines)
         lines.append(
             "Architectures (constructions following the paper's claims; 'regions' = exact "
             "linear regions"
@@ -353,14 +357,14 @@ class Comparison:
             "on the open unit cube (0,1)^n0 for constructions, Montufar 2014 bound for general):"
         )
         header = (
-            f"  {'architecture':<34} {'act':<12} {'ternary':<15} {'depth':>5} "
+            f"  {'architecture':<42} {'act':<12} {'ternary':<15} {'depth':>5} "
             f"{'params':>10} {'memory':>12} {'regions':>22}  widths"
         )
         lines.append(header)
         for r in self.rows:
             widths = _short_widths(r.widths)
             lines.append(
-                f"  {r.name:<34} {r.activations:<12} {r.ternary:<15} {r.depth:>5} "
+                f"  {r.name:<42} {r.activations:<12} {r.ternary:<15} {r.depth:>5} "
                 f"{r.num_parameters:>10} {_fmt_bits(r.memory_bits):>12} {r.regions:>22}  "
                 f"{widths}"
             )
@@ -374,7 +378,7 @@ def _short_widths(widths: Sequence[int]) -> str:
 
 def _fmt_bits(bits: int) -> str:
     if bits < 8 * 1024:
-        return f"{bits} b"
+        return f"{bits} bit"
     byte = bits / 8
     for unit in ("KiB", "MiB", "GiB", "TiB"):
         byte /= 1024
@@ -432,12 +436,6 @@ def matching_architectures(n0: int, widths: Sequence[int]) -> Comparison:
     """
     n0 = _check_int(n0, "n0", 1)
     ws = _check_list(widths, "widths", 1)
-    for i, w in enumerate(ws):
-        if w < n0:
-            raise ValueError(
-                f"matching architectures need every n_l >= n0 (p_l = floor(n_l / n0) >= 1): "
-                f"widths[{i}] = {w} < n0 = {n0}"
-            )
     bounds: dict = {}
     notes: dict = {}
     for name, fn, hyp in (
@@ -460,6 +458,14 @@ def matching_architectures(n0: int, widths: Sequence[int]) -> Comparison:
             bounds["exact_max_1d"] = None
             notes["exact_max_1d"] = f"not applicable: {e}"
 
+    narrow = [i for i, w in enumerate(ws) if w < n0]
+    if narrow:
+        # p_l = floor(n_l / n0) = 0: no zigzag layer exists, so no matching construction.
+        note = (
+            f"no matching ternary architectures: they need every n_l >= n0 (p_l = floor(n_l / "
+            f"n0) >= 1), but widths[{narrow[0]}] = {ws[narrow[0]]} < n0 = {n0}"
+        )
+        return Comparison(n0=n0, widths=ws, bounds=bounds, bound_notes=notes, note=note)
     ps = [w // n0 for w in ws]
     paired = [ps[i] * ps[i + 1] for i in range(0, len(ps) - 1, 2)]
     if len(ps) % 2:

@@ -1,0 +1,112 @@
+"""``tern-jax construct NAME ... --out net.npz``: build a construction (math.md section 3)."""
+
+from __future__ import annotations
+
+import argparse
+
+from .common import parse_ints
+
+NAMES = ("ternary-alternating", "ternary-all-relu", "ternary-real-bias", "montufar")
+
+# Which options each construction takes (anything else given is an error, not ignored).
+_OPTIONS = {
+    "ternary-alternating": ("n0", "ps"),
+    "ternary-all-relu": ("n0", "ps", "form"),
+    "ternary-real-bias": ("n0", "ks", "m"),
+    "montufar": ("n0", "widths"),
+}
+
+
+def _ints(what: str):
+    return lambda text: parse_ints(text, what)
+
+
+def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    p = sub.add_parser(
+        "construct",
+        help="build a network following the paper's claims (math.md section 3)",
+        description="Build one of the constructions following the paper's claims, print its "
+        "exact region counts (linear and activation; open unit cube and all of R^n0) and "
+        "optionally write it to a network file for the other commands.",
+        epilog="examples:\n"
+        "  tern-jax construct ternary-alternating --n0 1 --ps 3,3 --out net.npz\n"
+        "  tern-jax construct ternary-all-relu --n0 2 --ps 2,2 --form generic --out net.npz\n"
+        "  tern-jax construct ternary-real-bias --n0 1 --ks 3,3 --m 3 --out net.npz\n"
+        "  tern-jax construct montufar --n0 1 --widths 4,4 --out net.npz",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("name", metavar="NAME", choices=NAMES, help=f"one of {', '.join(NAMES)}")
+    p.add_argument("--n0", type=int, default=None, help="input dimension (default 1)")
+    p.add_argument(
+        "--ps",
+        type=_ints("--ps"),
+        default=None,
+        help="zigzag pieces per block, e.g. 3,3 (ternary-alternating/-all-relu)",
+    )
+    p.add_argument(
+        "--form",
+        choices=("generic", "cube"),
+        default=None,
+        help="ternary-all-relu form (default generic)",
+    )
+    p.add_argument(
+        "--ks",
+        type=_ints("--ks"),
+        default=None,
+        help="folds per layer, e.g. 3,3 (ternary-real-bias; default none)",
+    )
+    p.add_argument("--m", type=int, default=None, help="last-layer cuts (ternary-real-bias)")
+    p.add_argument(
+        "--widths", type=_ints("--widths"), default=None, help="hidden widths, e.g. 4,4 (montufar)"
+    )
+    p.add_argument("--out", default=None, help="write the network here (.npz)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=run)
+    return p
+
+
+def _kwargs(args: argparse.Namespace) -> dict:
+    allowed = _OPTIONS[args.name]
+    for opt in ("ps", "form", "ks", "m", "widths"):
+        if getattr(args, opt) is not None and opt not in allowed:
+            raise ValueError(
+                f"--{opt} does not apply to {args.name} (it takes "
+                f"{', '.join('--' + o for o in allowed)})"
+            )
+    kw: dict = {"n0": 1 if args.n0 is None else args.n0}
+    if args.name in ("ternary-alternating", "ternary-all-relu"):
+        if args.ps is None:
+            raise ValueError(f"{args.name} needs --ps (pieces per block, e.g. --ps 3,3)")
+        kw["ps"] = args.ps
+        if args.name == "ternary-all-relu":
+            kw["form"] = args.form or "generic"
+    elif args.name == "ternary-real-bias":
+        if args.m is None:
+            raise ValueError("ternary-real-bias needs --m (pieces of the last layer minus 1)")
+        kw["ks"] = args.ks or []
+        kw["m"] = args.m
+    else:
+        if args.widths is None:
+            raise ValueError("montufar needs --widths (hidden widths, e.g. --widths 4,4)")
+        kw["widths"] = args.widths
+    return kw
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..constructions import build
+    from ..network import save_network
+    from ..records import package_version
+    from .common import emit_json
+
+    c = build(args.name, **_kwargs(args))
+    record = c.to_dict()
+    record["package_version"] = package_version()
+    record["out"] = None
+    if args.out:
+        record["out"] = save_network(c.net, args.out, metadata={"construction": c.to_dict()})
+    if args.json:
+        emit_json(record)
+    else:
+        print(c.summary())
+        print(f"  wrote {record['out']}" if record["out"] else "  (not saved: give --out)")
+    return 0
