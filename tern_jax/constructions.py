@@ -40,27 +40,30 @@ __all__ = [
 ]
 
 _CLAIM_32 = (
-    "v2 claim (alternating identity/ReLU): after first doubling the width, a ternary network "
-    "(weights and biases in {-1,0,1}) reaches prod_k p_k^n0 linear regions; with p_k = p over "
-    "2L layers (double depth) or p_k = p^2 over L layers (square width) this matches the order "
-    "of Montufar's bound for a general network of width n0 p and depth L"
+    "construction following the paper's v2 claim (alternating identity/ReLU): after first "
+    "doubling the width, a ternary network (weights and biases in {-1,0,1}) reaches prod_k "
+    "p_k^n0 linear regions; with p_k = p over 2L layers (double depth) or p_k = p^2 over L "
+    "layers (square width) this matches the order of Montufar's bound for a general network "
+    "of width n0 p and depth L"
 )
 _CLAIM_33_GENERIC = (
-    "v2 claim (ReLU in every layer): a similar bound holds after one more doubling of the "
-    "width; identity units become sigma(v), sigma(-v), same function and counts as 3.2"
+    "construction following the paper's v2 claim (ReLU in every layer): a similar bound holds"
+    " after one more doubling of the width; identity units become sigma(v), sigma(-v), same "
+    "function and counts as 3.2"
 )
 _CLAIM_33_CUBE = (
-    "all-ReLU ternary network without the extra doubling, valid on the unit cube only: same "
-    "function and counts as 3.2 on (0,1)^n0, not on all of R^n0"
+    "construction following the paper's all-ReLU claim without the extra doubling, valid on "
+    "the unit cube only: same function and counts as 3.2 on (0,1)^n0, not on all of R^n0"
 )
 _CLAIM_34 = (
-    "why biases matter: with real biases, ternary weights need only twice the units per fold "
-    "and no extra depth (for n0 = 1, doubled widths reach Serra's exact maximum); evidence "
-    "that the paper restricts biases to {-1,0,1} too"
+    "construction following the paper's setting (why biases matter): with real biases, "
+    "ternary weights need only twice the units per fold and no extra depth (for n0 = 1, "
+    "doubled widths reach Serra's exact maximum); evidence that the paper restricts biases to"
+    " {-1,0,1} too"
 )
 _CLAIM_31 = (
-    "reference: Montufar et al.'s zigzag for a general (real-weight) ReLU network, which the "
-    "ternary constructions are compared against"
+    "reference construction (not a claim of the paper): Montufar et al.'s zigzag for a "
+    "general (real-weight) ReLU network, which the ternary constructions are compared against"
 )
 
 
