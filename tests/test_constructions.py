@@ -311,15 +311,27 @@ def test_sampling_engine_agrees_3d(case):
 # -- the project's exact engines ------------------------------------------------------------
 
 
-@pytest.mark.parametrize("ps", [[2], [3], [2, 2], [4, 4], [3, 2], [2, 2, 2]])
-def test_exact_engine_line(ps):
-    for c in (C.ternary_alternating(1, ps), C.ternary_all_relu(1, ps, "generic")):
-        r = tj.exact_regions_1d(c.net, [0.0], [1.0])
-        assert (r.activation_regions, r.linear_regions) == (
-            c.activation_regions_unit_cube,
-            c.regions_unit_cube,
-        )
-        r = tj.exact_regions_1d(c.net, [-40.0], [50.0])
+LINE_CASES = [
+    *(lambda ps=ps: C.ternary_alternating(1, ps) for ps in ([2], [3], [2, 2], [4, 4], [2, 3])),
+    *(lambda ps=ps: C.ternary_all_relu(1, ps, "generic") for ps in ([3], [2, 2], [3, 2])),
+    *(lambda ps=ps: C.ternary_all_relu(1, ps, "cube") for ps in ([3], [2, 2])),
+    lambda: C.ternary_real_bias(1, [4], 4),
+    lambda: C.ternary_real_bias(1, [2, 3], 1),
+    lambda: C.montufar(1, [4, 4]),
+    lambda: C.montufar(1, [5, 3, 2]),
+]
+
+
+@pytest.mark.parametrize("case", range(len(LINE_CASES)))
+def test_exact_engine_line(case):
+    c = LINE_CASES[case]()
+    r = tj.exact_regions_1d(c.net, [0.0], [1.0])
+    assert (r.activation_regions, r.linear_regions) == (
+        c.activation_regions_unit_cube,
+        c.regions_unit_cube,
+    )
+    if c.regions_total is not None:
+        r = tj.exact_regions_1d(c.net, None, None)  # the whole real line
         assert (r.activation_regions, r.linear_regions) == (
             c.activation_regions_total,
             c.regions_total,
