@@ -1,0 +1,374 @@
+"""Orbax checkpoints of NNX models, and ternary code exports.
+
+**Model checkpoint** (:func:`save_model` / :func:`load_model`): an orbax checkpoint directory
+with two items, ``model`` (the NNX state, ``StandardSave``) and ``metadata`` (JSON: format tag,
+model config - class, architecture, widths, quantiser convention -, package version, a SHA-256
+of the parameters, the folded network's fingerprint, and caller fields such as the step).
+Training runs write the same layout once per step under an orbax ``CheckpointManager``
+directory (``<dir>/<step>/``, plus an ``opt`` item with the optimiser state).
+
+Restoring rebuilds the model from the metadata, restores the state into it and checks the
+parameters' SHA-256: a truncated, corrupted or edited checkpoint raises ``ValueError``; it
+never yields a silently different model.
+
+**Code export** (:func:`export_codes` / :func:`load_codes`): a ``.npz`` holding only integer
+codes and scales (no float shadow weights)::
+
+    format "tern_jax.codes", format_version 1, num_layers, activations, model_config (JSON),
+    quantizer (JSON: rule, threshold, per_channel), metadata (JSON)
+    W{i}  int8 (n_in, n_out) codes in {-1, 0, 1}     scale{i}  float64 () or (n_out,)
+    bc{i} int8 bias codes (biases coded at the layer scale)  or  b{i} float64 float biases
+    Wf{i} float64, only for a full-precision output layer (``quantize_output=False``)
+    sha256  hex digest of all the arrays above (checked on load)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import zipfile
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+CHECKPOINT_FORMAT = "tern_jax.checkpoint"
+CODES_FORMAT = "tern_jax.codes"
+FORMAT_VERSION = 1
+
+
+# -- hashing ------------------------------------------------------------------------------
+def state_sha256(state: Any) -> str:
+    """SHA-256 over every array of an NNX state (paths, dtypes, shapes, bytes)."""
+    import jax
+
+    pure = state.to_pure_dict() if hasattr(state, "to_pure_dict") else state
+    leaves = jax.tree_util.tree_flatten_with_path(pure)[0]
+    h = hashlib.sha256()
+    for path, leaf in sorted(leaves, key=lambda kv: jax.tree_util.keystr(kv[0])):
+        a = np.ascontiguousarray(np.asarray(leaf))
+        h.update(jax.tree_util.keystr(path).encode())
+        h.update(str(a.dtype).encode())
+        h.update(np.asarray(a.shape, "<i8").tobytes())
+        h.update(a.tobytes())
+    return h.hexdigest()
+
+
+def model_metadata(model: Any, **extra: Any) -> dict[str, Any]:
+    """The JSON record stored beside a model's state."""
+    from flax import nnx
+
+    from .records import package_version, to_jsonable
+
+    meta = {
+        "format": CHECKPOINT_FORMAT,
+        "format_version": FORMAT_VERSION,
+        "model": model.config(),
+        "package_version": package_version(),
+        "param_sha256": state_sha256(nnx.state(model)),
+        "network_fingerprint": model.to_network().fingerprint,
+    }
+    meta.update(to_jsonable(extra))
+    return meta
+
+
+# -- locating checkpoints -------------------------------------------------------------------
+def _is_step_dir(path: str) -> bool:
+    return os.path.isdir(os.path.join(path, "metadata")) and os.path.isdir(
+        os.path.join(path, "model")
+    )
+
+
+def _steps(path: str) -> list[int]:
+    """Finalised step directories of an orbax CheckpointManager directory."""
+    out = []
+    for name in os.listdir(path):
+        if name.isdigit() and _is_step_dir(os.path.join(path, name)):
+            out.append(int(name))
+    return sorted(out)
+
+
+def resolve_checkpoint(path: str | os.PathLike, step: int | None = None) -> str:
+    """The checkpoint directory ``path`` names: itself, the latest (or given) step of a
+    manager directory, or that of ``path/checkpoints``. Raises ``ValueError`` otherwise."""
+    path = os.fspath(path)
+    if not os.path.isdir(path):
+        raise FileNotFoundError(f"no checkpoint directory at {path!r}")
+    if _is_step_dir(path):
+        if step is not None:
+            raise ValueError(f"{path!r} is a single checkpoint; a step cannot be chosen")
+        return path
+    steps = _steps(path)
+    if steps:
+        if step is None:
+            return os.path.join(path, str(steps[-1]))
+        if step not in steps:
+            raise ValueError(f"{path!r} has no checkpoint for step {step}; steps: {steps}")
+        return os.path.join(path, str(step))
+    sub = os.path.join(path, "checkpoints")
+    if os.path.isdir(sub):
+        return resolve_checkpoint(sub, step)
+    managers = sorted(
+        n
+        for n in os.listdir(path)
+        if os.path.isdir(os.path.join(path, n)) and _steps(os.path.join(path, n))
+    )
+    if managers:
+        raise ValueError(
+            f"{path!r} holds several checkpoint series {managers}; name one, e.g. "
+            f"{os.path.join(path, managers[0])!r}"
+        )
+    raise ValueError(f"{path!r} is not a tern_jax checkpoint (no metadata/ and model/ items)")
+
+
+# -- save / restore -------------------------------------------------------------------------
+def _checkpointer():
+    import orbax.checkpoint as ocp
+
+    return ocp.Checkpointer(ocp.CompositeCheckpointHandler())
+
+
+def save_model(model: Any, path: str | os.PathLike, metadata: dict[str, Any] | None = None) -> str:
+    """Save ``model`` (state + JSON metadata) as an orbax checkpoint at ``path`` (which
+    must not exist yet); returns the absolute path."""
+    import orbax.checkpoint as ocp
+    from flax import nnx
+
+    path = os.path.abspath(os.fspath(path))
+    meta = model_metadata(model, **(metadata or {}))
+    with _checkpointer() as ckptr:
+        ckptr.save(
+            path,
+            args=ocp.args.Composite(
+                model=ocp.args.StandardSave(nnx.state(model)),
+                metadata=ocp.args.JsonSave(meta),
+            ),
+        )
+    return path
+
+
+def read_metadata(path: str | os.PathLike, step: int | None = None) -> dict[str, Any]:
+    """The JSON metadata of a checkpoint (validated format tag)."""
+    ckpt = resolve_checkpoint(path, step)
+    import orbax.checkpoint as ocp
+
+    try:
+        with _checkpointer() as ckptr:
+            meta = ckptr.restore(ckpt, args=ocp.args.Composite(metadata=ocp.args.JsonRestore()))
+        meta = meta["metadata"]
+    except Exception as e:  # orbax raises many types; all mean "unreadable"
+        msg = str(e).splitlines()[0][:300] if str(e) else type(e).__name__
+        raise ValueError(f"checkpoint {ckpt!r}: unreadable metadata ({msg})") from None
+    if not isinstance(meta, dict) or meta.get("format") != CHECKPOINT_FORMAT:
+        raise ValueError(f"checkpoint {ckpt!r}: metadata is not a {CHECKPOINT_FORMAT} record")
+    if int(meta.get("format_version", 0)) > FORMAT_VERSION:
+        raise ValueError(
+            f"checkpoint {ckpt!r}: format version {meta['format_version']} is newer than "
+            f"this tern_jax understands ({FORMAT_VERSION})"
+        )
+    for key in ("model", "param_sha256"):
+        if key not in meta:
+            raise ValueError(f"checkpoint {ckpt!r}: metadata lacks {key!r}")
+    meta["checkpoint_path"] = ckpt
+    return meta
+
+
+def abstract_model(config: dict[str, Any]) -> Any:
+    """A model with the structure of ``config`` and no allocated parameters."""
+    from flax import nnx
+
+    from .models import model_from_config
+
+    return nnx.eval_shape(lambda: model_from_config(config, nnx.Rngs(0)))
+
+
+def restore_item(ckpt: str, name: str, abstract_state: Any) -> Any:
+    """Restore one ``StandardSave`` item of a checkpoint, wrapping failures in ValueError."""
+    import orbax.checkpoint as ocp
+
+    if not os.path.isdir(os.path.join(ckpt, name)):
+        raise ValueError(f"checkpoint {ckpt!r} lacks its {name!r} item (truncated?)")
+    try:
+        with _checkpointer() as ckptr:
+            restored = ckptr.restore(
+                ckpt, args=ocp.args.Composite(**{name: ocp.args.StandardRestore(abstract_state)})
+            )
+        return restored[name]
+    except Exception as e:  # orbax/tensorstore raise many types; all mean "damaged"
+        msg = str(e).splitlines()[0][:300] if str(e) else type(e).__name__
+        raise ValueError(f"checkpoint {ckpt!r} is damaged or incomplete ({msg})") from None
+
+
+def load_model(path: str | os.PathLike, step: int | None = None) -> tuple[Any, dict[str, Any]]:
+    """Restore a model saved by :func:`save_model` or a training run; returns
+    ``(model, metadata)``. Verifies the parameters' SHA-256 against the metadata."""
+    from flax import nnx
+
+    meta = read_metadata(path, step)
+    ckpt = meta["checkpoint_path"]
+    try:
+        abstract = abstract_model(meta["model"])
+    except (TypeError, ValueError, KeyError) as e:
+        raise ValueError(f"checkpoint {ckpt!r}: bad model config in metadata ({e})") from None
+    graphdef, abstract_state = nnx.split(abstract)
+    state = restore_item(ckpt, "model", abstract_state)
+    model = nnx.merge(graphdef, state)
+    digest = state_sha256(nnx.state(model))
+    if digest != meta["param_sha256"]:
+        raise ValueError(
+            f"checkpoint {ckpt!r}: restored parameters do not match the recorded SHA-256; "
+            "the checkpoint is damaged or was edited"
+        )
+    return model, meta
+
+
+def network_from_checkpoint(path: str | os.PathLike, step: int | None = None):
+    """The :class:`~tern_jax.network.ReLUNet` of a checkpointed model (folded, see
+    :meth:`tern_jax.models.AlternatingMLP.to_network`)."""
+    model, _ = load_model(path, step)
+    return model.to_network()
+
+
+# -- code export ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class CodeExport:
+    """Integer codes and scales of a ternary model, as read by :func:`load_codes`."""
+
+    activations: tuple[str, ...]
+    layers: list[dict[str, np.ndarray]]
+    model_config: dict[str, Any]
+    quantizer: dict[str, Any] | None
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    def to_network(self, preserve_output: bool = True):
+        """The folded ReLUNet (same as ``model.to_network()`` of the exported model)."""
+        from .models import network_from_layers
+
+        return network_from_layers(self.layers, self.activations, preserve_output)
+
+    def to_model(self):
+        """A frozen :class:`~tern_jax.models.AlternatingMLP` computing the exported model."""
+        from .models import frozen_model
+
+        if any("codes" not in d for d in self.layers):
+            raise ValueError("the export has a full-precision layer; use to_network()")
+        return frozen_model(self.layers, self.model_config.get("architecture", "alternating"))
+
+
+def _arrays_sha256(arrays: dict[str, np.ndarray]) -> str:
+    h = hashlib.sha256()
+    for k in sorted(arrays):
+        a = np.ascontiguousarray(arrays[k])
+        h.update(k.encode())
+        h.update(str(a.dtype).encode())
+        h.update(np.asarray(a.shape, "<i8").tobytes())
+        h.update(a.tobytes())
+    return h.hexdigest()
+
+
+def export_codes(
+    model: Any, path: str | os.PathLike, metadata: dict[str, Any] | None = None
+) -> str:
+    """Write a ternary model's codes and scales (no float shadow weights) to ``path``."""
+    from .records import package_version, to_jsonable
+
+    layers = model.layer_arrays()
+    if any("codes" not in d for d in layers[:-1]):
+        raise ValueError("export_codes needs a ternary model (every hidden layer quantised)")
+    arrays: dict[str, np.ndarray] = {}
+    for i, d in enumerate(layers):
+        if "codes" in d:
+            arrays[f"W{i}"] = np.asarray(d["codes"], np.int8)
+            arrays[f"scale{i}"] = np.asarray(d["scale"], np.float64)
+        else:
+            arrays[f"Wf{i}"] = np.asarray(d["weight"], np.float64)
+        if "bias_codes" in d:
+            arrays[f"bc{i}"] = np.asarray(d["bias_codes"], np.int8)
+        else:
+            arrays[f"b{i}"] = np.asarray(d["bias"], np.float64)
+    q = model.quantizer.to_json() if model.quantizer is not None else None
+    meta = {"package_version": package_version(), **to_jsonable(metadata or {})}
+    header = {
+        "format": np.array(CODES_FORMAT),
+        "format_version": np.array(FORMAT_VERSION),
+        "num_layers": np.array(len(layers)),
+        "activations": np.array(model.activations),
+        "model_config": np.array(json.dumps(model.config(), sort_keys=True)),
+        "quantizer": np.array(json.dumps(q, sort_keys=True)),
+        "metadata": np.array(json.dumps(meta, sort_keys=True)),
+    }
+    sha = _arrays_sha256({**arrays, **{k: np.asarray(str(v)) for k, v in header.items()}})
+    path = os.fspath(path)
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with open(path, "wb") as fh:  # a file object: numpy must not append ".npz"
+        np.savez(fh, **arrays, **header, sha256=np.array(sha))
+    return path
+
+
+def load_codes(path: str | os.PathLike) -> CodeExport:
+    """Read a code export; damaged, edited or non-ternary files raise ``ValueError``."""
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"no code export at {path!r}")
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            contents = {k: data[k] for k in data.files}
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as e:
+        raise ValueError(f"{path!r} is not a readable tern_jax code export ({e})") from None
+    header_keys = (
+        "format",
+        "format_version",
+        "num_layers",
+        "activations",
+        "model_config",
+        "quantizer",
+        "metadata",
+        "sha256",
+    )
+    for k in header_keys:
+        if k not in contents:
+            raise ValueError(f"{path!r}: missing entry {k!r}; not a tern_jax code export")
+    if str(contents["format"]) != CODES_FORMAT:
+        raise ValueError(f"{path!r}: format is {str(contents['format'])!r}, not {CODES_FORMAT!r}")
+    if int(contents["format_version"]) > FORMAT_VERSION:
+        raise ValueError(
+            f"{path!r}: format version {int(contents['format_version'])} is newer "
+            f"than this tern_jax understands ({FORMAT_VERSION})"
+        )
+    stored = str(contents.pop("sha256"))
+    n = int(contents["num_layers"])
+    layers = []
+    for i in range(n):
+        d: dict[str, np.ndarray] = {}
+        if f"W{i}" in contents:
+            c = contents[f"W{i}"]
+            if c.dtype != np.int8 or not np.all(np.isin(c, (-1, 0, 1))):
+                raise ValueError(f"{path!r}: W{i} must be int8 codes in {{-1, 0, 1}}")
+            if f"scale{i}" not in contents:
+                raise ValueError(f"{path!r}: missing scale{i} for the codes W{i}")
+            d["codes"], d["scale"] = c, contents[f"scale{i}"]
+        elif f"Wf{i}" in contents and i == n - 1:
+            d["weight"] = contents[f"Wf{i}"]
+        else:
+            raise ValueError(f"{path!r}: missing codes W{i} (layer {i})")
+        if f"bc{i}" in contents:
+            bc = contents[f"bc{i}"]
+            if bc.dtype != np.int8 or not np.all(np.isin(bc, (-1, 0, 1))):
+                raise ValueError(f"{path!r}: bc{i} must be int8 codes in {{-1, 0, 1}}")
+            d["bias_codes"] = bc
+        elif f"b{i}" in contents:
+            d["bias"] = contents[f"b{i}"]
+        else:
+            raise ValueError(f"{path!r}: missing bias of layer {i}")
+        layers.append(d)
+    check = {k: (np.asarray(str(v)) if k in header_keys else v) for k, v in contents.items()}
+    if _arrays_sha256(check) != stored:
+        raise ValueError(f"{path!r}: contents do not match the stored SHA-256 (damaged or edited)")
+    return CodeExport(
+        activations=tuple(str(a) for a in contents["activations"]),
+        layers=layers,
+        model_config=json.loads(str(contents["model_config"])),
+        quantizer=json.loads(str(contents["quantizer"])),
+        metadata=json.loads(str(contents["metadata"])),
+    )

@@ -1,0 +1,155 @@
+"""NNX models: layer layout, quantised forward pass, folding into an exact ReLUNet."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from flax import nnx
+
+from tern_jax.models import MLP, AlternatingMLP, TernaryDense, model_from_config
+from tern_jax.network import ReLUNet
+from tern_jax.quantize import Quantizer, ternarize
+
+QUANTIZERS = [
+    "absmean",
+    "twn",
+    Quantizer("threshold", 0.3),
+    Quantizer("absmean", per_channel=True),
+    None,
+]
+
+
+def _randomise_biases(model, key=3, std=1.0):
+    for i, layer in enumerate(model.layers):
+        layer.bias[...] = std * jax.random.normal(jax.random.key(key + i), layer.bias.shape)
+
+
+def _inputs(n, d, seed=0):
+    return jax.random.uniform(jax.random.key(seed), (n, d), minval=-2.0, maxval=2.0)
+
+
+def test_layout_alternating_and_all_relu():
+    m = AlternatingMLP(3, [4, 5, 6], rngs=nnx.Rngs(0))
+    assert m.activations == ("identity", "relu", "identity", "identity")
+    assert [(l.in_features, l.out_features) for l in m.layers] == [(3, 4), (4, 5), (5, 6), (6, 1)]
+    m = AlternatingMLP(3, [4, 5], "all_relu", rngs=nnx.Rngs(0))
+    assert m.activations == ("relu", "relu", "identity")
+    f = MLP(2, [3, 3], rngs=nnx.Rngs(0))
+    assert f.quantizer is None and not f.foldable()
+
+
+def test_forward_uses_ternary_weights():
+    m = AlternatingMLP(2, [5, 4], "alternating", "twn", rngs=nnx.Rngs(0))
+    layer = m.layers[1]
+    w, _ = layer.effective()
+    codes, scale = ternarize(layer.kernel[...], Quantizer("twn"))
+    np.testing.assert_array_equal(np.asarray(w), np.asarray(scale * codes))
+    vals = np.unique(np.asarray(w) / float(scale))
+    assert set(np.round(vals, 6)) <= {-1.0, 0.0, 1.0}
+
+
+@pytest.mark.parametrize("arch", ["alternating", "all_relu"])
+@pytest.mark.parametrize("q", QUANTIZERS)
+@pytest.mark.parametrize("qbias", [True, False])
+def test_to_network_same_function_and_patterns(arch, q, qbias):
+    m = AlternatingMLP(2, [6, 5, 6, 5], arch, q, quantize_bias=qbias, rngs=nnx.Rngs(1))
+    _randomise_biases(m)
+    x = _inputs(2000, 2)
+    net = m.to_network()
+    assert isinstance(net, ReLUNet) and net.activations == m.activations
+    y_model, y_net = np.asarray(m(x)), np.asarray(net(x))
+    np.testing.assert_allclose(y_net, y_model, rtol=1e-5, atol=1e-5)
+    # Bits must agree wherever the model's pre-activation is not within rounding of 0. Exact
+    # zeros (units whose inputs are all inactive) are 0 in both and compared; ternary codes
+    # also make cancellations (a - a) common, which float32 leaves as ~1e-8: not compared.
+    zs = [z for z, a in zip(m.preactivations(x), m.activations) if a == "relu"]
+    z = np.abs(np.concatenate([np.asarray(z) for z in zs], axis=1))
+    ok = ~((z > 0) & (z <= 1e-5))
+    assert ok.mean() > 0.95
+    pm, pn = np.asarray(m.patterns(x)), np.asarray(net.patterns(x))
+    assert pm.shape == (2000, net.num_relu_units)
+    np.testing.assert_array_equal(pm[ok], pn[ok])
+    assert len({r.tobytes() for r in pm}) > 5  # the check is not vacuous
+
+
+def test_folded_weights_are_codes_and_biases_rescaled():
+    m = AlternatingMLP(2, [4, 4], "alternating", "absmean", rngs=nnx.Rngs(2))
+    _randomise_biases(m, std=0.5)
+    net = m.to_network()
+    d = [l.codes() for l in m.layers]
+    for i in range(2):  # hidden layers hold the pure codes
+        np.testing.assert_array_equal(net.weights[i], d[i]["codes"])
+    s1, s2, s3 = (float(x["scale"]) for x in d)
+    np.testing.assert_array_equal(net.biases[0], d[0]["bias_codes"])  # c_1 / P_0 = c_1
+    np.testing.assert_allclose(net.biases[1], d[1]["bias_codes"] / s1, rtol=1e-15)
+    np.testing.assert_allclose(net.weights[2], d[2]["codes"] * s1 * s2 * s3, rtol=1e-15)
+    # fully folded: output = codes, bias / P_L, function f / P_L
+    net2 = m.to_network(preserve_output=False)
+    np.testing.assert_array_equal(net2.weights[2], d[2]["codes"])
+    x = _inputs(500, 2, seed=5)
+    np.testing.assert_allclose(
+        np.asarray(net2(x)) * s1 * s2 * s3, np.asarray(m(x)), rtol=1e-4, atol=1e-5
+    )
+
+
+def test_folded_net_is_ternary_only_when_biases_are():
+    m = AlternatingMLP(2, [4, 4], "alternating", "absmean", rngs=nnx.Rngs(2))
+    for l in m.layers:
+        l.bias[...] = jnp.zeros_like(l.bias[...])
+    assert m.to_network(preserve_output=False).is_ternary()
+    assert not m.to_network().is_ternary()  # output weights carry the product of scales
+    m.layers[1].bias[...] = jnp.full(m.layers[1].bias.shape, 10.0)  # code 1, folded 1/s_1
+    assert not m.to_network(preserve_output=False).is_ternary()
+
+
+def test_frozen_codes_model_reproduces_a_ternary_network():
+    from tern_jax.demo import example_35
+
+    net = example_35()
+    m = AlternatingMLP.from_network(net)
+    assert m.foldable()
+    back = m.to_network()
+    assert back == net and back.is_ternary()
+    x = jnp.linspace(0.0, 1.0, 13)[:, None]
+    np.testing.assert_allclose(np.asarray(m(x)), np.asarray(net(x)), atol=1e-6)
+    # frozen codes are not trainable parameters
+    assert not jax.tree_util.tree_leaves(nnx.state(m, nnx.Param))
+
+
+def test_from_codes_validation():
+    with pytest.raises(ValueError, match="codes"):
+        TernaryDense.from_codes(np.array([[2, 0]]), np.zeros(2))
+    with pytest.raises(ValueError, match="bias must have shape"):
+        TernaryDense.from_codes(np.array([[1, 0]]), np.zeros(3))
+    with pytest.raises(ValueError, match="scale"):
+        TernaryDense.from_codes(np.array([[1, 0]]), np.zeros(2), scale=0.0)
+    with pytest.raises(ValueError, match="bias codes"):
+        TernaryDense.from_codes(np.array([[1, 0]]), np.array([0.5, 0]))
+
+
+def test_bad_constructor_input():
+    with pytest.raises(ValueError, match="architecture"):
+        AlternatingMLP(2, [4], "resnet", rngs=nnx.Rngs(0))
+    with pytest.raises(ValueError, match="widths"):
+        AlternatingMLP(2, [], rngs=nnx.Rngs(0))
+    with pytest.raises(ValueError, match=r"widths\[1\]"):
+        AlternatingMLP(2, [4, 0], rngs=nnx.Rngs(0))
+    with pytest.raises(ValueError, match="input_dim"):
+        AlternatingMLP(0, [4], rngs=nnx.Rngs(0))
+    with pytest.raises(ValueError, match="quantiser"):
+        AlternatingMLP(2, [4], quantizer="binary", rngs=nnx.Rngs(0))
+    with pytest.raises(ValueError, match="ternary"):
+        AlternatingMLP.from_network(MLP(1, [2], rngs=nnx.Rngs(0)).to_network())
+    with pytest.raises(ValueError, match="unknown model config"):
+        model_from_config({"input_dim": 2, "widths": [3], "depth": 3})
+
+
+def test_config_round_trip():
+    m = AlternatingMLP(
+        3, [4, 2], "all_relu", Quantizer("twn", 0.6), quantize_bias=False, rngs=nnx.Rngs(0)
+    )
+    m2 = model_from_config(m.config())
+    assert m2.config() == m.config()
+    assert model_from_config(MLP(2, [3], rngs=nnx.Rngs(0)).config()).quantizer is None
