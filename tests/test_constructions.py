@@ -338,14 +338,22 @@ def test_exact_engine_line(case):
         )
 
 
-@pytest.mark.parametrize("case", [0, 1, 2, 5, 7, 8, 11])
+@pytest.mark.parametrize("case", range(len(CASES_2D)))
 def test_exact_engine_plane(case):
     c = CASES_2D[case][1]()
-    r = tj.exact_regions_2d(c.net, [0.0, 0.0], [1.0, 0.0], [0.0, 1.0], bounds=(0, 1, 0, 1))
+    e1, e2 = [1.0, 0.0], [0.0, 1.0]
+    r = tj.exact_regions_2d(c.net, [0.0, 0.0], e1, e2, bounds=(0, 1, 0, 1))
     assert (r.activation_regions, r.linear_regions) == (
         c.activation_regions_unit_cube,
         c.regions_unit_cube,
     )
+    if c.regions_total is not None:
+        # [-1, 2]^2 holds every breakpoint with margin, so its counts are those of R^2
+        r = tj.exact_regions_2d(c.net, [0.0, 0.0], e1, e2, bounds=(-1, 2, -1, 2))
+        assert (r.activation_regions, r.linear_regions) == (
+            c.activation_regions_total,
+            c.regions_total,
+        )
 
 
 # -- functions -------------------------------------------------------------------------------
