@@ -1,0 +1,170 @@
+"""``tern-jax count``: sampled count of activation regions (distinct activation patterns)."""
+
+from __future__ import annotations
+
+import argparse
+
+DOMAIN_HELP = (
+    "sampling domain: box:LO,HI (scalars) | box:LO1,LO2;HI1,HI2 (per dimension) | "
+    "gaussian | gaussian:MEAN,STD | plane:ORIGIN;U;V;U0,U1,V0,V1 | segment:A;B | "
+    "points:FILE.npy[,RADIUS]  (vectors are comma-separated; default box:0,1, the unit cube)"
+)
+
+
+def add_parser(subparsers) -> None:
+    p = subparsers.add_parser(
+        "count",
+        help="sampled count of activation regions, with estimates",
+        description=(
+            "Draw N inputs from a domain, count the distinct activation patterns (activation "
+            "regions met by the sample: a sampled count, a lower bound on the regions with "
+            "positive mass there) and estimate the unseen ones (Chao1, Good-Toulmin)."
+        ),
+    )
+    p.add_argument("net", help="network file (.npz) or run/checkpoint directory")
+    p.add_argument(
+        "--samples", "-n", required=True, type=_positive_int, help="N, e.g. 1000000 or 1e7"
+    )
+    p.add_argument("--domain", default="box:0,1", help=DOMAIN_HELP)
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument(
+        "--chunk-size", type=int, default=None, help="rows per device per step (multiple of 4096)"
+    )
+    p.add_argument("--resume", metavar="STATE_DIR", help="save state here and resume from it")
+    p.add_argument(
+        "--checkpoint-every", type=int, default=16, help="steps between saved states (16)"
+    )
+    p.add_argument(
+        "--memory-budget-mb",
+        type=float,
+        default=4096.0,
+        help="pattern-table budget; beyond it a hash-sampled sketch estimates the count",
+    )
+    p.add_argument(
+        "--max-table-rows", type=int, default=None, help="table budget in patterns (overrides)"
+    )
+    p.add_argument(
+        "--distributed",
+        action="store_true",
+        help="initialise jax.distributed (auto-detected on TPU pods / Slurm, or give "
+        "--coordinator, --num-processes and --process-id)",
+    )
+    p.add_argument("--coordinator", help="host:port of process 0 (with --distributed)")
+    p.add_argument("--num-processes", type=int)
+    p.add_argument("--process-id", type=int)
+    p.add_argument("--json", action="store_true", help="print the JSON record")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    p.set_defaults(func=run)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = float(text) if any(c in text for c in ".eE") else int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--samples: expected an integer, got {text!r}") from None
+    if isinstance(value, float):
+        if not value.is_integer():
+            raise argparse.ArgumentTypeError(f"--samples: {text!r} is not a whole number")
+        value = int(value)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"--samples must be > 0, got {text}")
+    return value
+
+
+def _vec(text: str, what: str):
+    from .common import parse_floats
+
+    try:
+        return parse_floats(text, what)
+    except argparse.ArgumentTypeError as e:
+        raise ValueError(str(e)) from None
+
+
+def parse_domain(spec: str):
+    """Parse a ``--domain`` string into a domain object (ValueError on bad input)."""
+    from ..sampling import domains as D
+
+    kind, _, rest = spec.partition(":")
+    kind = kind.strip().lower()
+    parts = [p for p in rest.split(";")] if rest else []
+    if kind == "box":
+        if len(parts) == 1:
+            v = _vec(parts[0], "--domain box")
+            if v.size != 2:
+                raise ValueError(f"--domain box:LO,HI takes two numbers, got {parts[0]!r}")
+            return D.Box(float(v[0]), float(v[1]))
+        if len(parts) == 2:
+            return D.Box(_vec(parts[0], "--domain box LO"), _vec(parts[1], "--domain box HI"))
+        raise ValueError(f"--domain box: expected box:LO,HI or box:LO1,..;HI1,.., got {spec!r}")
+    if kind == "gaussian":
+        if not parts:
+            return D.Gaussian(0.0, 1.0)
+        if len(parts) == 1:
+            v = _vec(parts[0], "--domain gaussian")
+            if v.size != 2:
+                raise ValueError(f"--domain gaussian:MEAN,STD takes two numbers, got {spec!r}")
+            return D.Gaussian(float(v[0]), float(v[1]))
+        if len(parts) == 2:
+            return D.Gaussian(_vec(parts[0], "gaussian MEAN"), _vec(parts[1], "gaussian STD"))
+        raise ValueError(f"--domain gaussian: too many ';' parts in {spec!r}")
+    if kind == "plane":
+        if len(parts) != 4:
+            raise ValueError(f"--domain plane:ORIGIN;U;V;U0,U1,V0,V1 needs 4 parts, got {spec!r}")
+        o, u, v, b = (_vec(x, f"--domain plane part {i + 1}") for i, x in enumerate(parts))
+        return D.Plane(o, u, v, tuple(b))
+    if kind == "segment":
+        if len(parts) != 2:
+            raise ValueError(f"--domain segment:A;B needs two points, got {spec!r}")
+        return D.Segment(_vec(parts[0], "segment A"), _vec(parts[1], "segment B"))
+    if kind == "points":
+        path, radius = rest, 0.0
+        head, sep, tail = rest.rpartition(",")
+        if sep and head:
+            try:
+                path, radius = head, float(tail)
+            except ValueError:
+                raise ValueError(f"--domain points: bad radius {tail!r} in {spec!r}") from None
+        if not path:
+            raise ValueError("--domain points:FILE.npy[,RADIUS] needs a file")
+        return D.Points(path, radius=radius)
+    raise ValueError(f"unknown --domain {kind!r}; expected box, gaussian, plane, segment or points")
+
+
+def run(args) -> int:
+    import sys
+
+    from ..network import load_network
+    from ..sampling import count_regions
+    from .common import emit_json
+
+    if args.distributed:
+        from ..sampling.distributed import initialize
+
+        initialize(args.coordinator, args.num_processes, args.process_id)
+    elif args.coordinator:
+        raise ValueError("--coordinator needs --distributed")
+    net = load_network(args.net)
+    domain = parse_domain(args.domain)
+    show = not (args.quiet or args.json) and sys.stderr.isatty()
+    rec = count_regions(
+        net,
+        domain,
+        args.samples,
+        seed=args.seed,
+        chunk_size=args.chunk_size,
+        progress=show,
+        state_dir=args.resume,
+        checkpoint_every=args.checkpoint_every,
+        max_table_rows=args.max_table_rows,
+        memory_budget_mb=args.memory_budget_mb,
+    )
+    if args.distributed:
+        import jax
+
+        if jax.process_index() != 0:
+            return 0  # every process holds the same record; process 0 reports it
+    if args.json:
+        emit_json(rec)
+    else:
+        print(rec.summary())
+    return 0

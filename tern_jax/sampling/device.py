@@ -1,0 +1,220 @@
+"""The compiled hot loop: sample, forward, pack, key, sort and deduplicate, on device.
+
+Randomness and compute are organised in canonical blocks of ``BLOCK`` rows. Block b is
+drawn from ``fold_in(key(seed), b)`` and pushed through the network as one tile of fixed
+shape, so sample i (block i // BLOCK, row i % BLOCK) and its pattern depend only on
+(net, domain, seed, i): not on the chunk size, the device count or the host count.
+
+One *step* runs data-parallel over a 1-D device mesh with ``jax.shard_map``: each device
+takes ``blocks_per_device`` consecutive blocks (a ``lax.map`` over tiles keeps intermediates
+small), sorts its keys with ``lax.sort`` over the uint32 key words, and reduces them to
+(key, count) pairs in fixed-size arrays. Rows past N get weight 0. Only those pairs cross to
+the host.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax import lax
+from jax.sharding import Mesh, NamedSharding, PartitionSpec
+
+from .domains import ResolvedDomain, sampler_needs_index
+from .keys import KeySpec, forward_bits, forward_outputs, murmur3_x86_128, pattern_keys
+
+BLOCK = 4096  # canonical rows per random block and per compute tile
+AXIS = "devices"
+
+
+def local_mesh(devices=None) -> Mesh:
+    """A 1-D mesh over the given devices (default: all devices of this process)."""
+    devs = list(devices) if devices is not None else jax.local_devices()
+    return Mesh(np.array(devs), (AXIS,))
+
+
+def _block_inputs(domain: ResolvedDomain, base_key: jax.Array, block: jax.Array) -> jax.Array:
+    key = jax.random.fold_in(base_key, block.astype(jnp.uint32))
+    if sampler_needs_index(domain.sample):
+        first = block.astype(jnp.uint32) * jnp.uint32(BLOCK)
+        return domain.sample(key, BLOCK, first)
+    return domain.sample(key, BLOCK)
+
+
+def _valid_rows(block: jax.Array, bounds: jax.Array) -> jax.Array:
+    """Rows of ``block`` this step must count, int32-safe.
+
+    ``bounds = (n_full, tail, block_end)``: the global index must be < N (N = n_full * BLOCK
+    + tail) and the block must lie before ``block_end`` (the end of this process's share).
+    """
+    n_full, tail, block_end = bounds[0], bounds[1], bounds[2]
+    rows = jnp.arange(BLOCK, dtype=jnp.int32)
+    in_n = (block < n_full) | ((block == n_full) & (rows < tail))
+    return in_n & (block < block_end)
+
+
+def group_codes(spec: KeySpec, keys: jax.Array) -> jax.Array:
+    """Two uint32 words per row (n, 2) such that equal keys get equal codes.
+
+    Used only to bring equal keys together; for 1-word keys the code is the key itself,
+    for hashed keys the digest's first words, otherwise a MurmurHash3 digest of the words.
+    """
+    if spec.words == 1:
+        return jnp.stack([keys[:, 0], jnp.zeros_like(keys[:, 0])], axis=1)
+    if spec.hashed:
+        return keys[:, :2]
+    return murmur3_x86_128(keys)[:, :2]
+
+
+def sort_dedupe(
+    keys: jax.Array, weight: jax.Array, codes: jax.Array
+) -> tuple[jax.Array, jax.Array]:
+    """Group equal keys and reduce them to (key, summed weight) in fixed-size arrays.
+
+    A single-operand sort of uint64 values ``code << b | row`` (b = bits of the row index)
+    is several times faster on CPU than a multi-operand lexicographic sort. Rows with equal
+    keys have equal codes, so they end up adjacent; two *different* keys that share the
+    code's top 64 - b bits (probability ~ 2^-(64-b) per pair) may interleave, leaving a key
+    split over two output rows, which the host merge adds up: the result is exact either
+    way. Rows with weight 0 sort last and come out with count 0 (the caller drops them).
+    Output rows with count 0 are padding.
+    """
+    n, w = keys.shape
+    b = max(1, (n - 1).bit_length())
+    with jax.enable_x64(True):
+        hi = codes[:, 0].astype(jnp.uint64) << 32 | codes[:, 1].astype(jnp.uint64)
+        hi = jnp.where(weight > 0, hi, jnp.uint64(2**64 - 1))
+        packed = (hi & ~jnp.uint64((1 << b) - 1)) | jnp.arange(n, dtype=jnp.uint64)
+        order = (lax.sort(packed) & jnp.uint64((1 << b) - 1)).astype(jnp.int32)
+    del packed
+    skeys = keys[order]
+    sweight = weight[order]
+    diff = jnp.any(skeys[1:] != skeys[:-1], axis=1)
+    first = jnp.concatenate([jnp.ones((1,), dtype=bool), diff])
+    seg = jnp.cumsum(first.astype(jnp.int32)) - 1
+    counts = jnp.zeros((n,), jnp.int32).at[seg].add(sweight)
+    uniq = jnp.zeros((n, w), jnp.uint32).at[seg].set(skeys)
+    return uniq, counts
+
+
+_STEP_CACHE: dict = {}
+_STEP_CACHE_SIZE = 16
+
+
+def _cache_key(net, domain: ResolvedDomain, *extra) -> tuple:
+    import json
+
+    shapes = tuple(tuple(np.shape(w)) for w in net.weights)
+    devs = None
+    for e in extra:
+        if isinstance(e, Mesh):
+            devs = tuple(d.id for d in e.devices.flat)
+    rest = tuple(e for e in extra if not isinstance(e, Mesh))
+    desc = json.dumps(domain.description, sort_keys=True)
+    return (net.activations, shapes, desc, devs, *rest)
+
+
+def cached(builder):
+    """Memoise a step builder: the compiled program depends on the architecture, the domain,
+    the key layout, the tiling and the devices, not on the parameter values (passed as
+    arguments), so repeated counts reuse one compilation."""
+
+    @functools.wraps(builder)
+    def wrapper(net, domain, *args):
+        key = (builder.__name__, *_cache_key(net, domain, *args))
+        fn = _STEP_CACHE.get(key)
+        if fn is None:
+            if len(_STEP_CACHE) >= _STEP_CACHE_SIZE:
+                _STEP_CACHE.pop(next(iter(_STEP_CACHE)))
+            fn = _STEP_CACHE[key] = builder(net, domain, *args)
+        return fn
+
+    return wrapper
+
+
+@cached
+def build_step(
+    net,
+    domain: ResolvedDomain,
+    spec: KeySpec,
+    blocks_per_device: int,
+    mesh: Mesh,
+) -> Callable:
+    """Compile one data-parallel step.
+
+    The returned function takes ``(params, base_key, first_blocks, bounds)`` where
+    ``first_blocks`` is an int32 array (num_devices,) of each device's first block and
+    ``bounds`` the int32 triple (n_full, tail, block_end) of :func:`_valid_rows`; it
+    returns ``(keys, counts)``: (num_devices * blocks_per_device * BLOCK, words) uint32 and
+    int32 arrays, sorted and deduplicated per device.
+    """
+    acts = net.activations
+
+    def tile(params, base_key, bounds, block):
+        x = _block_inputs(domain, base_key, block)
+        keys = pattern_keys(spec, forward_bits(params, acts, x))
+        return keys, _valid_rows(block, bounds)
+
+    def per_device(params, base_key, first_block, bounds):
+        blocks = first_block[0] + jnp.arange(blocks_per_device, dtype=jnp.int32)
+        keys, valid = lax.map(functools.partial(tile, params, base_key, bounds), blocks)
+        keys = keys.reshape(-1, spec.words)
+        valid = valid.reshape(-1)
+        return sort_dedupe(keys, valid.astype(jnp.int32), group_codes(spec, keys))
+
+    rep = PartitionSpec()
+    sharded = PartitionSpec(AXIS)
+    fn = jax.shard_map(
+        per_device,
+        mesh=mesh,
+        in_specs=(rep, rep, sharded, rep),
+        out_specs=(sharded, sharded),
+        check_vma=False,
+    )
+    return jax.jit(fn)
+
+
+@cached
+def build_forward_step(net, domain: ResolvedDomain, blocks_per_device: int, mesh: Mesh):
+    """The forward-only baseline: same sampling and tiling, outputs only (summed per device)."""
+    acts = net.activations
+
+    def tile(params, base_key, block):
+        x = _block_inputs(domain, base_key, block)
+        return jnp.sum(forward_outputs(params, acts, x))
+
+    def per_device(params, base_key, first_block):
+        blocks = first_block[0] + jnp.arange(blocks_per_device, dtype=jnp.int32)
+        sums = lax.map(functools.partial(tile, params, base_key), blocks)
+        return jnp.sum(sums).reshape(1)
+
+    rep, sharded = PartitionSpec(), PartitionSpec(AXIS)
+    fn = jax.shard_map(
+        per_device,
+        mesh=mesh,
+        in_specs=(rep, rep, sharded),
+        out_specs=sharded,
+        check_vma=False,
+    )
+    return jax.jit(fn)
+
+
+def first_blocks_array(mesh: Mesh, start_block: int, blocks_per_device: int) -> jax.Array:
+    """Each device's first block for a step starting at ``start_block``, placed on the mesh."""
+    d = mesh.devices.size
+    firsts = start_block + blocks_per_device * np.arange(d, dtype=np.int64)
+    if firsts[-1] + blocks_per_device >= 2**31:
+        raise ValueError("too many samples: block indices must stay below 2^31")
+    return jax.device_put(firsts.astype(np.int32), NamedSharding(mesh, PartitionSpec(AXIS)))
+
+
+def sample_inputs(domain: ResolvedDomain, seed: int, n: int) -> np.ndarray:
+    """The first ``n`` inputs the engine draws for ``seed`` (for checks and debugging)."""
+    base_key = jax.random.key(seed)
+    nb = -(-n // BLOCK)
+    draw = jax.jit(functools.partial(_block_inputs, domain))
+    xs = [np.asarray(draw(base_key, jnp.int32(b))) for b in range(nb)]
+    return np.concatenate(xs, axis=0)[:n]

@@ -1,0 +1,76 @@
+"""Resumable counts: the position in the block stream and the partial table, on disk.
+
+A state file ``STATE_DIR/process-<p>-of-<P>.npz`` holds the run's identity (network
+fingerprint, domain, seed, N, key layout, table budget, this process's block range), the
+next block to process and the consolidated table. It is written atomically (temporary file,
+then ``os.replace``), so a run killed at any moment leaves the previous state intact.
+Restarting the same command continues from the saved block; because every block is a pure
+function of (seed, block index), the final record equals that of an uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+
+from .table import TableState
+
+STATE_FORMAT = "tern_jax.sampling_state/1"
+
+
+def state_path(state_dir: str, process_index: int, process_count: int) -> str:
+    return os.path.join(state_dir, f"process-{process_index}-of-{process_count}.npz")
+
+
+def save_state(path: str, identity: dict, next_block: int, table: TableState) -> None:
+    """Atomically write the state of a run."""
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    arrays = {
+        "format": np.array(STATE_FORMAT),
+        "identity": np.array(json.dumps(identity, sort_keys=True)),
+        "next_block": np.array(next_block, dtype=np.int64),
+        "level": np.array(table.level, dtype=np.int64),
+        "hi": table.hi,
+        "counts": table.counts,
+    }
+    if table.lo is not None:
+        arrays["lo"] = table.lo
+    tmp = f"{path}.tmp-{os.getpid()}"
+    with open(tmp, "wb") as fh:
+        np.savez(fh, **arrays)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def load_state(path: str, identity: dict) -> tuple[int, TableState] | None:
+    """The saved (next_block, table) of this run, or None when there is no state yet.
+
+    Raises ValueError when the file belongs to a different run (other network, domain, seed,
+    N, ...) or is damaged, rather than silently mixing two runs.
+    """
+    if not os.path.exists(path):
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            if str(data["format"]) != STATE_FORMAT:
+                raise ValueError(f"{path!r} is not a tern_jax sampling state")
+            saved = json.loads(str(data["identity"]))
+            next_block = int(data["next_block"])
+            table = TableState(
+                hi=data["hi"].astype(np.uint64),
+                lo=data["lo"].astype(np.uint64) if "lo" in data.files else None,
+                counts=data["counts"].astype(np.int64),
+                level=int(data["level"]),
+            )
+    except (OSError, KeyError, EOFError, json.JSONDecodeError) as e:
+        raise ValueError(f"{path!r}: damaged sampling state ({e})") from None
+    if saved != identity:
+        diff = sorted(k for k in set(saved) | set(identity) if saved.get(k) != identity.get(k))
+        raise ValueError(
+            f"{path!r} holds the state of a different run (differs in: {', '.join(diff)}); "
+            "use another --resume directory or delete it"
+        )
+    return next_block, table

@@ -1,0 +1,356 @@
+"""Sampling engine: counts against exact integers, a numpy reference, determinism, errors."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+
+import numpy as np
+import pytest
+
+import tern_jax as tj
+from tern_jax import constructions as C
+from tern_jax.sampling import device as dev
+from tern_jax.sampling.keys import key_spec, murmur3_x86_128
+from tern_jax.sampling.table import PatternTable
+
+
+def _random_net(rng, dims, acts, ternary=False):
+    ws, bs = [], []
+    for a, b in itertools.pairwise(dims):
+        if ternary:
+            ws.append(rng.integers(-1, 2, size=(a, b)).astype(float))
+            bs.append(rng.integers(-1, 2, size=b).astype(float))
+        else:
+            ws.append(rng.normal(size=(a, b)))
+            bs.append(rng.normal(size=b))
+    return tj.ReLUNet.from_arrays(ws, bs, [*acts, "identity"])
+
+
+# -- exact integers -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("n0", "ps", "expected"),
+    [
+        (1, [2], 2),
+        (1, [3], 3),
+        (1, [2, 2], 4),
+        (1, [4, 4], 16),
+        (2, [2], 4),
+        (2, [3], 9),
+        (2, [2, 2], 16),
+    ],
+)
+def test_alternating_construction_unit_cube_counts(n0, ps, expected):
+    # math.md section 4: linear regions of 3.2 in the open unit cube. Sampling counts
+    # activation regions; for these constructions the two coincide on the cube.
+    con = C.ternary_alternating(n0, ps)
+    assert con.regions_unit_cube == expected
+    rec = tj.count_regions(con.net, tj.Box(0.0, 1.0), 1 << 16, seed=3, chunk_size=1 << 14)
+    assert rec.distinct == expected
+    assert rec.distinct == con.activation_regions_unit_cube
+    assert rec.key_kind == "exact-bits" and rec.collision_probability == 0.0
+    assert sum(k * f for k, f in rec.freq_of_freq.items()) == rec.n_samples
+
+
+def test_other_constructions_never_exceed_exact_activation_count():
+    for con in (
+        C.ternary_all_relu(1, [4, 4], form="generic"),
+        C.ternary_all_relu(2, [2], form="cube"),
+        C.ternary_real_bias(1, [3, 3], 3),
+        C.montufar(1, [4, 4]),
+    ):
+        exact = con.activation_regions_unit_cube
+        assert exact is not None
+        rec = tj.count_regions(con.net, tj.Box(0.0, 1.0), 1 << 16, seed=0)
+        assert rec.distinct == exact, con.name
+
+
+def test_one_hidden_layer_reaches_zaslavsky_count():
+    # n random lines in general position: 1 + n + C(n, 2) regions of R^2 (Zaslavsky), and
+    # every region touches a vertex, so a box holding every vertex meets all of them.
+    rng = np.random.default_rng(7)
+    n = 5
+    w, b = rng.normal(size=(2, n)), rng.normal(size=n)
+    net = tj.ReLUNet.from_arrays([w, np.ones((n, 1))], [b, np.zeros(1)], ["relu", "identity"])
+    verts = [
+        np.linalg.solve(np.stack([w[:, i], w[:, j]]), -np.array([b[i], b[j]]))
+        for i, j in itertools.combinations(range(n), 2)
+    ]
+    verts = np.array(verts)
+    lo, hi = verts.min(0) - 1.0, verts.max(0) + 1.0
+    total = 1 + n + math.comb(n, 2)
+    rec = tj.count_regions(net, tj.Box(lo, hi), 1 << 20, seed=1)
+    assert rec.distinct <= total
+    assert rec.distinct == total
+
+
+# -- a second implementation ----------------------------------------------------------------
+
+
+def _numpy_reference(net, x):
+    """Distinct patterns and f_k computed in float64 numpy with np.unique (independent path)."""
+    h = x.astype(np.float64)
+    bits = []
+    for w, b, act in zip(net.weights[:-1], net.biases[:-1], net.activations[:-1]):
+        z = h @ w + b
+        if act == "relu":
+            bits.append(z > 0)
+            h = np.maximum(z, 0)
+        else:
+            h = z
+    pats = np.concatenate(bits, axis=1)
+    _, counts = np.unique(pats, axis=0, return_counts=True)
+    ks, fs = np.unique(counts, return_counts=True)
+    return len(counts), {int(k): int(f) for k, f in zip(ks, fs)}
+
+
+@pytest.mark.parametrize(
+    ("dims", "acts", "kind"),
+    [
+        ([3, 8, 8, 1], ["relu", "relu"], "exact-bits"),  # 16 bits, one word
+        ([3, 40, 40, 1], ["relu", "relu"], "exact-bits"),  # 80 bits, three words
+        ([3, 96, 96, 96, 1], ["relu", "identity", "relu"], "hash:murmur3_x86_128"),  # 192
+    ],
+)
+def test_matches_numpy_reference_on_integer_points(dims, acts, kind):
+    # Integer inputs and ternary parameters make every pre-activation an exact integer in
+    # float32 and float64 alike (ties at 0 included), so the two paths must agree exactly.
+    rng = np.random.default_rng(sum(dims))
+    net = _random_net(rng, dims, acts, ternary=True)
+    pts = rng.integers(-3, 4, size=(3000, dims[0])).astype(float)
+    n = 10_007  # not a multiple of the block: exercises the tail mask
+    rec = tj.count_regions(net, tj.Points(pts), n, seed=5, chunk_size=4096)
+    x = pts[np.arange(n) % len(pts)]
+    distinct, fof = _numpy_reference(net, x)
+    assert rec.key_kind == kind
+    assert rec.distinct == distinct
+    assert rec.freq_of_freq == fof
+
+
+def test_box_samples_match_numpy_reference():
+    rng = np.random.default_rng(11)
+    net = _random_net(rng, [2, 6, 6, 1], ["relu", "relu"])
+    dom = tj.Box([-2.0, -1.0], [2.0, 3.0])
+    n = 9000
+    rec = tj.count_regions(net, dom, n, seed=2, chunk_size=8192)
+    x = dev.sample_inputs(dom.resolve(2), 2, n)
+    assert x.shape == (n, 2)
+    assert np.all((x >= [-2, -1]) & (x <= [2, 3]))
+    distinct, fof = _numpy_reference(net, x)
+    assert rec.distinct == distinct
+    assert rec.freq_of_freq == fof
+
+
+def _murmur3_x86_128_reference(data: bytes, seed: int = 0) -> tuple[int, ...]:
+    """Pure-Python transcription of Appleby's MurmurHash3_x86_128 (block part only)."""
+    m = 0xFFFFFFFF
+
+    def rotl(x, r):
+        return ((x << r) | (x >> (32 - r))) & m
+
+    def fmix(h):
+        h ^= h >> 16
+        h = (h * 0x85EBCA6B) & m
+        h ^= h >> 13
+        h = (h * 0xC2B2AE35) & m
+        return h ^ (h >> 16)
+
+    c1, c2, c3, c4 = 0x239B961B, 0xAB0E9789, 0x38B34AE5, 0xA1E38B93
+    h1 = h2 = h3 = h4 = seed
+    assert len(data) % 16 == 0
+    for i in range(0, len(data), 16):
+        k1, k2, k3, k4 = (
+            int.from_bytes(data[i + 4 * j : i + 4 * j + 4], "little") for j in range(4)
+        )
+        h1 ^= (rotl((k1 * c1) & m, 15) * c2) & m
+        h1 = (rotl(h1, 19) + h2) & m
+        h1 = (h1 * 5 + 0x561CCD1B) & m
+        h2 ^= (rotl((k2 * c2) & m, 16) * c3) & m
+        h2 = (rotl(h2, 17) + h3) & m
+        h2 = (h2 * 5 + 0x0BCAA747) & m
+        h3 ^= (rotl((k3 * c3) & m, 17) * c4) & m
+        h3 = (rotl(h3, 15) + h4) & m
+        h3 = (h3 * 5 + 0x96CD1C35) & m
+        h4 ^= (rotl((k4 * c4) & m, 18) * c1) & m
+        h4 = (rotl(h4, 13) + h1) & m
+        h4 = (h4 * 5 + 0x32AC3B17) & m
+    n = len(data)
+    h1, h2, h3, h4 = h1 ^ n, h2 ^ n, h3 ^ n, h4 ^ n
+    h1 = (h1 + h2 + h3 + h4) & m
+    h2, h3, h4 = (h2 + h1) & m, (h3 + h1) & m, (h4 + h1) & m
+    h1, h2, h3, h4 = fmix(h1), fmix(h2), fmix(h3), fmix(h4)
+    h1 = (h1 + h2 + h3 + h4) & m
+    h2, h3, h4 = (h2 + h1) & m, (h3 + h1) & m, (h4 + h1) & m
+    return h1, h2, h3, h4
+
+
+def test_murmur3_matches_reference_transcription():
+    rng = np.random.default_rng(0)
+    words = rng.integers(0, 2**32, size=(5, 8), dtype=np.uint64).astype(np.uint32)
+    got = np.asarray(murmur3_x86_128(words))
+    for row, h in zip(words, got):
+        assert tuple(int(v) for v in h) == _murmur3_x86_128_reference(row.astype("<u4").tobytes())
+
+
+def test_key_spec_layout():
+    assert key_spec(0).words == 1 and not key_spec(0).hashed
+    assert key_spec(33).words == 2 and not key_spec(33).hashed
+    assert key_spec(128).words == 4 and not key_spec(128).hashed
+    s = key_spec(129)
+    assert s.hashed and s.words == 4 and s.key_bits == 128
+    assert s.collision_probability(2**32) == pytest.approx(2.0**64 / 2.0**129)
+    assert key_spec(100).collision_probability(10**9) == 0.0
+
+
+# -- determinism ----------------------------------------------------------------------------
+
+
+def test_record_independent_of_chunk_size():
+    rng = np.random.default_rng(3)
+    net = _random_net(rng, [2, 12, 12, 1], ["relu", "relu"])
+    n = 3 * 4096 * 5 + 17
+    recs = [
+        tj.count_regions(net, tj.Gaussian(0.5, 2.0), n, seed=9, chunk_size=c)
+        for c in (4096, 3 * 4096, 16 * 4096)
+    ]
+    assert recs[0].distinct > 20
+    for r in recs[1:]:
+        assert r.figures() == recs[0].figures()
+    other = tj.count_regions(net, tj.Gaussian(0.5, 2.0), n, seed=10, chunk_size=4096)
+    assert other.freq_of_freq != recs[0].freq_of_freq  # the seed matters
+
+
+def test_domains_plane_segment_points():
+    con = C.ternary_alternating(2, [3])  # 9 regions in the unit square
+    plane = tj.Plane([0.0, 0.0], [1.0, 0.0], [0.0, 1.0], (0.0, 1.0, 0.0, 1.0))
+    assert tj.count_regions(con.net, plane, 1 << 15).distinct == 9
+    # The diagonal crosses 3 folds per coordinate at the same points: 3 pieces.
+    assert tj.count_regions(con.net, tj.Segment([0.0, 0.0], [1.0, 1.0]), 1 << 14).distinct == 3
+    # A line at x2 = 0.5 crosses the 3 pieces of x1.
+    seg = tj.Segment([0.0, 0.5], [1.0, 0.5])
+    assert tj.count_regions(con.net, seg, 1 << 14).distinct == 3
+    pts = np.array([[0.1, 0.1], [0.5, 0.5], [0.9, 0.1]])
+    assert tj.count_regions(con.net, tj.Points(pts), 3).distinct == 3
+    # A ball of radius 0.05 around (0.5, 0.5) stays in the middle cell.
+    assert tj.count_regions(con.net, tj.Points(pts[1:2], radius=0.05), 5000).distinct == 1
+    big = tj.count_regions(con.net, tj.Points(pts[1:2], radius=0.3), 20000).distinct
+    assert big == 9  # the ball of radius 0.3 reaches into all 9 cells
+
+
+# -- record ---------------------------------------------------------------------------------
+
+CONTRACT_FIELDS = {
+    "n_samples",
+    "distinct",
+    "freq_of_freq",
+    "coverage",
+    "chao1",
+    "chao1_ci",
+    "saturated",
+    "collision_probability",
+    "seconds",
+    "fingerprint",
+    "domain",
+    "seed",
+    "throughput",
+    "package_version",
+    "key_kind",
+    "warnings",
+    "kind",
+    "method",
+}
+
+
+def test_record_json_and_estimates():
+    con = C.ternary_alternating(1, [4, 4])
+    rec = tj.count_regions(con.net, tj.Box(0.0, 1.0), 50_000, seed=1)
+    d = json.loads(rec.to_json())
+    assert CONTRACT_FIELDS <= set(d)
+    assert d["fingerprint"] == con.net.fingerprint
+    assert d["domain"]["type"] == "box" and d["domain"]["lo"] == [0.0]
+    assert d["package_version"] == tj.__version__
+    assert d["freq_of_freq"] == {str(k): v for k, v in rec.freq_of_freq.items()}
+    assert not rec.saturated and rec.coverage == 1.0
+    assert rec.chao1 == 16.0 and rec.chao1_ci == (16.0, 16.0)
+    assert "activation regions" in rec.summary() and "sampled" in rec.summary()
+
+
+def test_saturated_run_says_so():
+    rng = np.random.default_rng(0)
+    net = _random_net(rng, [4, 64, 64, 1], ["relu", "relu"])
+    rec = tj.count_regions(net, tj.Gaussian(0.0, 1.0), 500, seed=0)
+    assert rec.saturated
+    assert rec.chao1 is None and rec.chao1_ci is None
+    assert any("saturated" in w for w in rec.warnings)
+
+
+# -- errors ---------------------------------------------------------------------------------
+
+
+def test_bad_input_errors():
+    net = C.ternary_alternating(2, [2]).net
+    with pytest.raises(ValueError, match="n_samples"):
+        tj.count_regions(net, tj.Box(0, 1), 0)
+    with pytest.raises(ValueError, match="n_samples"):
+        tj.count_regions(net, tj.Box(0, 1), 10.5)
+    with pytest.raises(ValueError, match="input dimension is 2"):
+        tj.count_regions(net, tj.Box([0, 0, 0], [1, 1, 1]), 10)
+    with pytest.raises(ValueError, match="dimension"):
+        tj.count_regions(net, tj.Points(np.zeros((4, 3))), 10)
+    with pytest.raises(ValueError, match="NaN"):
+        tj.count_regions(net, tj.Box(0, float("nan")), 10)
+    nan_net = tj.ReLUNet(  # bypasses from_arrays' validation on purpose
+        (np.full((2, 2), np.nan), np.ones((2, 1))), (np.zeros(2), np.zeros(1)), ("relu", "identity")
+    )
+    with pytest.raises(ValueError, match="NaN"):
+        tj.count_regions(nan_net, tj.Box(0, 1), 10)
+    with pytest.raises(ValueError, match="chunk_size"):
+        tj.count_regions(net, tj.Box(0, 1), 10, chunk_size=1000)
+    with pytest.raises(ValueError, match="hi must exceed lo"):
+        tj.count_regions(net, tj.Box(1, 0), 10)
+    with pytest.raises(ValueError, match="domain"):
+        tj.count_regions(net, (0, 1), 10)
+
+
+# -- host table -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("words", [1, 2, 4])
+def test_pattern_table_matches_unique(words, monkeypatch):
+    import tern_jax.sampling.table as T
+
+    monkeypatch.setattr(T, "FLUSH_MIN", 64)  # force many consolidations
+    rng = np.random.default_rng(words)
+    keys = rng.integers(0, 50, size=(20000, words)).astype(np.uint32)
+    keys[:, 0] |= np.uint32(1 << 31)  # high bits exercise the uint64 packing order
+    table = T.PatternTable(two_columns=words > 2)
+    for chunk in np.array_split(np.arange(len(keys)), 37):
+        table.add_words(keys[chunk], np.ones(len(chunk), np.int32))
+    _, counts = np.unique(keys, axis=0, return_counts=True)
+    ks, fs = np.unique(counts, return_counts=True)
+    assert table.freq_of_freq() == {int(k): int(f) for k, f in zip(ks, fs)}
+    assert table.rows == len(counts)
+
+
+def test_pattern_table_sketch_is_order_independent_and_close():
+    rng = np.random.default_rng(0)
+    keys = rng.integers(0, 2**32, size=(60000, 4), dtype=np.uint64).astype(np.uint32)
+    keys = np.concatenate([keys, keys[:20000]])  # 40000 singletons, 20000 doubletons
+    results = []
+    for perm_seed in (1, 2):
+        order = np.random.default_rng(perm_seed).permutation(len(keys))
+        t = PatternTable(two_columns=True, max_rows=5000)
+        for chunk in np.array_split(order, 23):
+            t.add_words(keys[chunk], np.ones(len(chunk), np.int32))
+        fof = t.freq_of_freq()
+        results.append((t.level, fof, t.sketch_summary()))
+    assert results[0][:2] == results[1][:2]
+    level, fof, sk = results[0]
+    assert level >= 4 and sum(fof.values()) <= 5000
+    est, rel = sk["distinct_estimate"], sk["relative_std_error"]
+    assert abs(est - 60000) <= 4 * rel * 60000
+    lo, hi = sk["distinct_95ci"]
+    assert lo <= hi
