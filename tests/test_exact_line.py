@@ -22,15 +22,25 @@ from tern_jax.demo import example_35
 MODES = ("exact", "float64")
 
 
-def patterns64(net, x: np.ndarray) -> np.ndarray:
-    """Reference activation patterns in numpy float64 (independent of the engines)."""
-    h = np.asarray(x, dtype=np.float64)
+def exact_patterns(net, num: np.ndarray, den: int) -> np.ndarray:
+    """Reference patterns at the points num / den, in exact integer arithmetic.
+
+    Independent of the engines: a plain forward pass over Python ints (every float64
+    parameter is a dyadic rational), so pre-activations that cancel to 0 are exactly 0.
+    """
+    h = np.asarray(num, dtype=object)
+    scale = den
     bits = []
-    for w, b, act in zip(net.weights[:-1], net.biases[:-1], net.activations[:-1]):
-        z = h @ w + b
+    for w, b, act in zip(net.weights, net.biases, net.activations):
+        fr = [Fraction(float(x)) for x in (*np.ravel(w), *np.ravel(b))]
+        big = max(f.denominator for f in fr)
+        wn = np.array([int(Fraction(float(x)) * big) for x in np.ravel(w)], dtype=object)
+        bn = np.array([int(Fraction(float(x)) * big) for x in np.ravel(b)], dtype=object)
+        z = h @ wn.reshape(w.shape) + bn * scale  # true value: z / (scale * big)
+        scale *= big
         if act == "relu":
-            bits.append(z > 0)
-            z = np.maximum(z, 0)
+            bits.append((z > 0).astype(bool))
+            z = np.where(z > 0, z, 0)
         h = z
     return np.concatenate(bits, axis=1) if bits else np.zeros((len(h), 0), bool)
 
@@ -287,21 +297,29 @@ def test_exact_vs_sampling_and_float64(net, seed, whole):
     if whole:
         lo = min(-1.0, bps.min() - 1) if bps.size else -1.0
         hi = max(2.0, bps.max() + 1) if bps.size else 2.0
-    # Sample points are odd multiples of 2**-14: float64 evaluates these small dyadic nets
-    # exactly there (a pre-activation that is identically 0 on a piece really gives 0.0),
-    # and no breakpoint of these nets has such a denominator.
-    grid = (2 * np.arange(int(lo * 2**13) - 1, int(hi * 2**13) + 1) + 1) / 2**14
-    ts = np.concatenate([grid[:: max(1, grid.size // 4000)], rng.choice(grid, 3000)])
-    ts = ts[(ts > lo) & (ts < hi)]
-    xs = ts[:, None] if n0 == 1 else a + ts[:, None] * (b - a)
-    sampled = distinct_rows(patterns64(net, xs))
+    # Sample points have denominator 2**40 (so they avoid every breakpoint, which has a small
+    # denominator, almost surely); patterns are evaluated exactly at them.
+    den = 2**40
+    lo_i, hi_i = int(np.ceil(lo * den)) + 1, int(np.floor(hi * den)) - 1
+    grid = np.linspace(lo_i, hi_i, 4000).astype(np.int64) + int(rng.integers(0, 2**30))
+    ts = np.concatenate([grid, rng.integers(lo_i, hi_i, 2000)])
+    ts = np.minimum(ts, hi_i).astype(object)
+    if n0 == 1:
+        xs = ts[:, None]
+    else:
+        # x = a + t (b - a) with a, b multiples of 1/4: numerators over den * 4.
+        a4 = np.array([int(v) for v in np.round(a * 4)], dtype=object)
+        d4 = np.array([int(v) for v in np.round((b - a) * 4)], dtype=object)
+        xs = a4[None, :] * den + ts[:, None] * d4[None, :]
+        den = den * 4
+    sampled = distinct_rows(exact_patterns(net, xs, den))
     exact_set = distinct_rows(r.patterns)
     # Every sampled pattern is one of the exact pieces' patterns, so never more of them.
     assert sampled <= exact_set
     assert len(sampled) <= r.activation_regions
     # Dense sampling sees every piece when all pieces are long compared with the grid step.
     edges = np.concatenate([[lo], bps, [hi]])
-    if np.min(np.diff(edges)) > 3 * (hi - lo) / 3000:
+    if np.min(np.diff(edges)) > 3 * (hi - lo) / 4000:
         assert len(sampled) == r.activation_regions
 
 

@@ -416,10 +416,10 @@ class _Plane:
         ca, cb = cell_of[order[shared]], cell_of[order[shared + 1]]
         G = self.M
         if self.exact:
-            same = np.all((G[ca] == G[cb]).reshape(len(ca), -1), axis=1)
+            same = np.all((G[ca] == G[cb]).reshape(len(ca), G[0].size), axis=1)
         else:
             scale = self.tol * (self.AM[ca] + self.AM[cb])
-            same = np.all((np.abs(G[ca] - G[cb]) <= scale).reshape(len(ca), -1), axis=1)
+            same = np.all((np.abs(G[ca] - G[cb]) <= scale).reshape(len(ca), G[0].size), axis=1)
         g = coo_matrix((np.ones(int(same.sum())), (ca[same], cb[same])), shape=(C, C))
         n_lin, labels = connected_components(g, directed=False)
         n_edges = int(np.unique(ks).size)
