@@ -65,3 +65,13 @@ def point(value: Any, n0: int, what: str) -> list[Fraction]:
     if len(vals) != n0:
         raise ValueError(f"{what}: expected {n0} coordinates for this network, got {len(vals)}")
     return as_fractions(vals, what)
+
+
+def forward64(net: ReLUNet, x: np.ndarray) -> np.ndarray:
+    """Outputs f(x) in numpy float64 (for plots; counts never depend on it)."""
+    h = np.asarray(x, dtype=np.float64)
+    for w, b, act in zip(net.weights, net.biases, net.activations):
+        h = h @ np.asarray(w) + np.asarray(b)
+        if act == "relu":
+            h = np.maximum(h, 0.0)
+    return h

@@ -490,3 +490,16 @@ def _reduce_global(S: np.ndarray, O: np.ndarray, D: int):
             if g == 1:
                 return S, O, D
     return S // g, O // g, D // g
+
+
+def line_values(net: ReLUNet, result: ExactCount, ts: np.ndarray) -> np.ndarray:
+    """f (float64, shape (len(ts), outputs)) at line parameters ``ts`` of a line result."""
+    from ._common import forward64
+
+    dom = result.domain
+    ts = np.asarray(ts, dtype=np.float64)
+    if dom["input_dim"] == 1:
+        return forward64(net, ts[:, None])
+    a = np.array([float(Fraction(v)) for v in dom["start"]])
+    b = np.array([float(Fraction(v)) for v in dom["end"]])
+    return forward64(net, a + ts[:, None] * (b - a))

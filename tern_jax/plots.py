@@ -1,0 +1,151 @@
+"""Figures (matplotlib, Agg backend). A flat module of functions taking data and an output
+path; each returns the path written. Region colours come from a hash of the activation
+pattern alone, so a region keeps its colour across training checkpoints and pictures.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Sequence
+
+import numpy as np
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _out_path(path: str | os.PathLike) -> str:
+    path = os.fspath(path)
+    parent = os.path.dirname(os.path.abspath(path))
+    os.makedirs(parent, exist_ok=True)
+    return path
+
+
+def pattern_color(bits: Sequence[bool] | np.ndarray) -> tuple[float, float, float]:
+    """A stable RGB colour for one activation pattern (hash of its packed bits)."""
+    import colorsys
+
+    b = np.asarray(bits, dtype=bool).ravel()
+    digest = hashlib.blake2b(
+        np.packbits(b).tobytes() + int(b.size).to_bytes(8, "little"), digest_size=8
+    ).digest()
+    h = int.from_bytes(digest[:4], "little") / 2**32
+    s = 0.45 + 0.4 * digest[4] / 255
+    v = 0.7 + 0.28 * digest[5] / 255
+    return colorsys.hsv_to_rgb(h, s, v)
+
+
+def pattern_colors(patterns: np.ndarray) -> np.ndarray:
+    """Colours (N, 3) for N patterns (rows of a bool array)."""
+    patterns = np.asarray(patterns, dtype=bool)
+    return np.array([pattern_color(p) for p in patterns]).reshape(len(patterns), 3)
+
+
+def plot_plane_partition(
+    polygons: Sequence[np.ndarray],
+    patterns: np.ndarray,
+    path: str | os.PathLike,
+    *,
+    linear_boundaries: np.ndarray | None = None,
+    title: str | None = None,
+    xlabel: str = "s",
+    ylabel: str = "t",
+    dpi: int = 150,
+) -> str:
+    """PNG of a planar partition: cells coloured by a hash of their activation pattern,
+    linear-region boundaries (segments (E, 2, 2)) drawn over them in black.
+
+    ``polygons``: one (k, 2) array of (s, t) vertices per cell; ``patterns``: bool
+    (cells, bits). Thin white lines separate activation regions.
+    """
+    from matplotlib.collections import LineCollection, PolyCollection
+
+    if len(polygons) != len(patterns):
+        raise ValueError(
+            f"polygons and patterns must match: {len(polygons)} cells, {len(patterns)} patterns"
+        )
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6, 6))
+    cols = pattern_colors(patterns)
+    ax.add_collection(
+        PolyCollection(
+            [np.asarray(p) for p in polygons], facecolors=cols, edgecolors="white", linewidths=0.3
+        )
+    )
+    if linear_boundaries is not None and len(linear_boundaries):
+        ax.add_collection(LineCollection(np.asarray(linear_boundaries), colors="k", linewidths=0.8))
+    allp = np.concatenate([np.asarray(p) for p in polygons]) if len(polygons) else np.zeros((1, 2))
+    lo, hi = allp.min(axis=0), allp.max(axis=0)
+    pad = 0.02 * np.maximum(hi - lo, 1e-12)
+    ax.set_xlim(lo[0] - pad[0], hi[0] + pad[0])
+    ax.set_ylim(lo[1] - pad[1], hi[1] + pad[1])
+    ax.set_aspect("equal", adjustable="box")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title, fontsize=9)
+    path = _out_path(path)
+    fig.savefig(path, dpi=dpi, bbox_inches="tight")
+    plt.close(fig)
+    return path
+
+
+def plot_line_function(
+    ts: np.ndarray,
+    values: np.ndarray,
+    path: str | os.PathLike,
+    *,
+    breakpoints: np.ndarray | None = None,
+    breakpoint_values: np.ndarray | None = None,
+    linear_breakpoints: np.ndarray | None = None,
+    linear_breakpoint_values: np.ndarray | None = None,
+    title: str | None = None,
+    xlabel: str = "t",
+    max_marks: int = 2000,
+    dpi: int = 150,
+) -> str:
+    """PNG of f along a line: the curve ``values`` (N,) or (N, outputs) over ``ts``,
+    activation-pattern breakpoints as grey dots and linear-region breakpoints (kinks of f)
+    as red crosses, each at its value of f. Marks are omitted above ``max_marks``.
+    """
+    ts = np.asarray(ts, dtype=float)
+    values = np.asarray(values, dtype=float)
+    if values.ndim == 1:
+        values = values[:, None]
+    if values.shape[0] != ts.shape[0]:
+        raise ValueError(f"ts and values must match: {ts.shape[0]} vs {values.shape[0]} rows")
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(8, 3.5))
+    for k in range(values.shape[1]):
+        ax.plot(ts, values[:, k], lw=0.9, label=f"f_{k}" if values.shape[1] > 1 else "f")
+    notes = []
+    for bps, vals, style, name in (
+        (breakpoints, breakpoint_values, dict(marker="o", s=10, c="0.45"), "pattern change"),
+        (linear_breakpoints, linear_breakpoint_values, dict(marker="x", s=22, c="r"), "kink"),
+    ):
+        if bps is None or vals is None or len(bps) == 0:
+            continue
+        bps = np.asarray(bps, dtype=float)
+        vals = np.asarray(vals, dtype=float)
+        vals = vals[:, :1] if vals.ndim == 2 else vals[:, None]
+        if bps.size > max_marks:
+            notes.append(f"{bps.size} {name}s not marked")
+            continue
+        ax.scatter(bps, vals[:, 0], zorder=3, label=name, **style)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("f")
+    ax.legend(fontsize=7, loc="best")
+    full = "; ".join([t for t in (title, *notes) if t])
+    if full:
+        ax.set_title(full, fontsize=9)
+    path = _out_path(path)
+    fig.savefig(path, dpi=dpi, bbox_inches="tight")
+    plt.close(fig)
+    return path
