@@ -50,8 +50,11 @@ def _join64(h: np.ndarray, l: np.ndarray) -> np.ndarray:
     return (h.astype(np.uint64) << np.uint64(32)) | l.astype(np.uint64)
 
 
-def allgather_tables(state: TableState, table: PatternTable) -> PatternTable:
-    """Merge every process's table into ``table`` (a fresh table of the same layout).
+def allgather_tables(
+    state: TableState, table: PatternTable, processed: int = 0
+) -> tuple[PatternTable, int]:
+    """Merge every process's table into ``table`` (a fresh table of the same layout); also
+    returns the total of ``processed`` (samples counted by this run) over processes.
 
     Tables travel as uint32 words (x64 is off in JAX): key columns and 64-bit counts split
     in halves, padded to the largest table.
@@ -59,8 +62,10 @@ def allgather_tables(state: TableState, table: PatternTable) -> PatternTable:
     from jax.experimental import multihost_utils
 
     rows = int(state.hi.size)
-    meta = multihost_utils.process_allgather(np.array([rows, state.level], dtype=np.int32))
-    meta = np.asarray(meta).reshape(-1, 2)
+    hi_p, lo_p = _split64(np.array([processed]))
+    meta = np.array([rows, state.level, hi_p[0], lo_p[0]], dtype=np.uint32)
+    meta = np.asarray(multihost_utils.process_allgather(meta)).reshape(-1, 4).astype(np.int64)
+    total = int(sum(_join64(meta[:, 2], meta[:, 3])))
     width = int(meta[:, 0].max())
     cols = [*_split64(state.hi)]
     if state.lo is not None:
@@ -78,4 +83,4 @@ def allgather_tables(state: TableState, table: PatternTable) -> PatternTable:
         lo = _join64(m[:, 2], m[:, 3]) if state.lo is not None else None
         counts = _join64(m[:, -2], m[:, -1]).astype(np.int64)
         table.merge_state(TableState(hi, lo, counts, level))
-    return table
+    return table, total

@@ -176,7 +176,7 @@ def count_regions(
 
     if multi:
         merged = PatternTable(two_columns=spec.words > 2, max_rows=max_table_rows)
-        table = allgather_tables(table.state(), merged)
+        table, processed = allgather_tables(table.state(), merged, processed)
 
     seconds = time.perf_counter() - t0
     fof = table.freq_of_freq()
@@ -211,7 +211,7 @@ def count_regions(
         saturated=est.saturated,
         collision_probability=coll,
         seconds=seconds,
-        throughput=processed * (p_count if multi else 1) / max(seconds, 1e-9),
+        throughput=processed / max(seconds, 1e-9),
         seed=seed,
         domain=resolved.description,
         fingerprint=net.fingerprint,
@@ -232,7 +232,7 @@ def count_regions(
             "platform": mesh.devices.flat[0].platform,
             "chunk_size": bpd * dev.BLOCK,
             "resumed_from_block": resumed_from,
-            "samples_this_run": processed,
+            "samples_this_run": processed,  # all processes together
         },
         package_version=package_version(),
     )
