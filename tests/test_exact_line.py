@@ -334,3 +334,53 @@ def test_net_patterns_sampling_never_exceeds_exact(net, seed):
     pats = np.asarray(net.patterns(xs))
     assert distinct_rows(pats) <= distinct_rows(r.patterns)
     assert len(distinct_rows(pats)) <= r.activation_regions
+
+
+# -- command line ---------------------------------------------------------------------------------
+
+
+def test_cli_segment_line_json_and_plot(tmp_path, capsys):
+    from tern_jax.cli import main
+
+    path = tj.save_network(example_35(), tmp_path / "net.npz")
+    assert main(["exact", str(path), "--segment", "0;1"]) == 0
+    out = capsys.readouterr().out
+    assert "activation regions" in out and "linear regions" in out and "segment" in out
+    assert "rational arithmetic" in out and "1/3, 2/3" in out
+    assert main(["exact", str(path), "--line", "0;1", "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert (d["activation_regions"], d["linear_regions"]) == (4, 4)
+    assert d["domain"]["kind"] == "line" and d["mode"] == "exact"
+    png = tmp_path / "f.png"
+    assert (
+        main(
+            [
+                "exact",
+                str(path),
+                "--segment=-inf;inf",
+                "--mode",
+                "float64",
+                "--plot",
+                str(png),
+                "--json",
+            ]
+        )
+        == 0
+    )
+    d = json.loads(capsys.readouterr().out)
+    assert d["activation_regions"] == 4 and d["mode"] == "float64" and d["tolerance"] == 1e-9
+    assert png.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_cli_errors(tmp_path, capsys):
+    from tern_jax.cli import main
+
+    path = tj.save_network(example_35(), tmp_path / "net.npz")
+    assert main(["exact", str(path), "--segment", "1;1"]) == 2
+    assert "empty segment" in capsys.readouterr().err
+    assert main(["exact", str(path), "--segment", "0;x"]) == 2
+    assert "not a number" in capsys.readouterr().err
+    assert main(["exact", str(path), "--segment", "0;1;2"]) == 2
+    assert "2 points" in capsys.readouterr().err
+    assert main(["exact", str(path), "--segment", "nan;1"]) == 2
+    assert "error" in capsys.readouterr().err

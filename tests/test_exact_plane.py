@@ -317,3 +317,28 @@ def test_exact_vs_sampling_and_float64(net, n0, seed):
     # Dense sampling sees every cell that contains a sample point strictly inside.
     if all(_inside(np.asarray(c), st_).any() for c in r.cells):
         assert len(sampled) == r.activation_regions
+
+
+# -- command line ---------------------------------------------------------------------------
+
+
+def test_cli_plane(tmp_path, capsys):
+    from tern_jax.cli import main
+
+    path = tj.save_network(C.ternary_alternating(2, [2, 2]).net, tmp_path / "net.npz")
+    png = tmp_path / "p.png"
+    args = ["exact", str(path), "--plane", "0,0;1,0;0,1", "--bounds", "0,1,0,1"]
+    assert main([*args, "--plot", str(png)]) == 0
+    out = capsys.readouterr().out
+    assert "activation regions" in out and "16" in out and "box" in out
+    assert png.read_bytes()[:4] == b"\x89PNG"
+    assert main([*args, "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert (d["activation_regions"], d["linear_regions"]) == (16, 16)
+    assert d["engine"] == "plane" and d["mode"] == "exact"
+    assert main(["exact", str(path), "--plane", "0,0;1,1;2,2", "--bounds", "0,1,0,1"]) == 2
+    assert "parallel" in capsys.readouterr().err
+    assert main(["exact", str(path), "--plane", "0,0;1,0;0,1"]) == 2
+    assert "--bounds" in capsys.readouterr().err
+    assert main([*args[:4], "--bounds=0,0,0,1"]) == 2
+    assert "zero-width" in capsys.readouterr().err
