@@ -42,8 +42,9 @@ FORMAT_VERSION = 1
 def state_sha256(state: Any) -> str:
     """SHA-256 over every array of an NNX state (paths, dtypes, shapes, bytes)."""
     import jax
+    from flax import nnx
 
-    pure = state.to_pure_dict() if hasattr(state, "to_pure_dict") else state
+    pure = nnx.to_pure_dict(state) if isinstance(state, nnx.State) else state
     leaves = jax.tree_util.tree_flatten_with_path(pure)[0]
     h = hashlib.sha256()
     for path, leaf in sorted(leaves, key=lambda kv: jax.tree_util.keystr(kv[0])):

@@ -149,3 +149,61 @@ def plot_line_function(
     fig.savefig(path, dpi=dpi, bbox_inches="tight")
     plt.close(fig)
     return path
+
+
+def plot_region_series(series: Sequence[dict], path: str | os.PathLike) -> str:
+    """Region counts against training step, one panel per count, one line per model.
+
+    ``series``: the records of a run's ``regions.json`` (``model``, ``step`` and per-count
+    dicts such as ``sampled_box.distinct``, ``exact_plane.linear_regions``), as written by
+    :func:`tern_jax.train.write_series`.
+    """
+    plt = _pyplot()
+    panels = [
+        ("sampled_box", "distinct", "activation regions, sampled\n(distinct patterns, data box)"),
+        ("sampled_data", "distinct", "activation regions, sampled\n(around training points)"),
+        ("exact_line", None, "exact on a line through data\n(activation -, linear --)"),
+        ("exact_plane", None, "exact on a plane through data\n(activation -, linear --)"),
+    ]
+    panels = [p for p in panels if any(isinstance(r.get(p[0]), dict) for r in series)]
+    models = sorted({r["model"] for r in series}, key=lambda m: (m != "ternary", m))
+    fig, axes = plt.subplots(
+        1, max(len(panels), 1), figsize=(4.2 * max(len(panels), 1), 3.4), squeeze=False
+    )
+    colors = {m: f"C{i}" for i, m in enumerate(models)}
+    for ax, (key, field, title) in zip(axes[0], panels):
+        for m in models:
+            rows = sorted(
+                (r for r in series if r["model"] == m and isinstance(r.get(key), dict)),
+                key=lambda r: r["step"],
+            )
+            steps = [r["step"] for r in rows]
+            if field is not None:
+                ax.plot(steps, [r[key][field] for r in rows], "o-", ms=3, color=colors[m], label=m)
+            else:
+                ax.plot(
+                    steps,
+                    [r[key]["activation_regions"] for r in rows],
+                    "o-",
+                    ms=3,
+                    color=colors[m],
+                    label=f"{m} activation",
+                )
+                ax.plot(
+                    steps,
+                    [r[key]["linear_regions"] for r in rows],
+                    "s--",
+                    ms=3,
+                    color=colors[m],
+                    label=f"{m} linear",
+                )
+        ax.set_title(title, fontsize=9)
+        ax.set_xlabel("training step")
+        ax.set_ylabel("regions")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    out = _out_path(path)
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    return out
