@@ -384,3 +384,18 @@ def test_cli_errors(tmp_path, capsys):
     assert "2 points" in capsys.readouterr().err
     assert main(["exact", str(path), "--segment", "nan;1"]) == 2
     assert "error" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_chunked_layers_give_the_same_partition(monkeypatch, mode):
+    from tern_jax.exact import line as line_mod
+
+    c = C.ternary_alternating(1, [3, 2, 3])
+    net = c.net
+    ref = tj.exact_regions_1d(net, None, None, mode=mode, keep_patterns=True)
+    monkeypatch.setattr(line_mod, "CHUNK_ENTRIES", 7)  # a few pieces per chunk
+    r = tj.exact_regions_1d(net, None, None, mode=mode, keep_patterns=True)
+    assert r.breakpoints == ref.breakpoints
+    assert np.array_equal(r.patterns, ref.patterns)
+    assert r.activation_regions == ref.activation_regions
+    assert r.linear_regions == ref.linear_regions == c.regions_total

@@ -37,6 +37,8 @@ from .result import ExactCount
 
 # Breakpoints are stored in the result when there are at most this many (keep_breakpoints=None).
 MAX_STORED_BREAKPOINTS = 10_000
+# Pieces x units processed at once in a ReLU layer (bounds temporary memory).
+CHUNK_ENTRIES = 1 << 22
 
 
 @dataclass
@@ -244,6 +246,49 @@ def _split_float(S, O, AS, AO, left: _Ends, right: _Ends, tol: float):
     return parent, active, new_left, new_right
 
 
+def _concat_ends(parts: list[_Ends]) -> _Ends:
+    if len(parts) == 1:
+        return parts[0]
+    exact = parts[0].num is not None
+
+    def cat(arrs):
+        if any(a.dtype == object for a in arrs):
+            return np.concatenate([nb.to_object(a) for a in arrs])
+        return np.concatenate(arrs)
+
+    return _Ends(
+        cat([q.num for q in parts]) if exact else None,
+        cat([q.den for q in parts]) if exact else None,
+        np.concatenate([q.inf for q in parts]),
+        np.concatenate([q.flt for q in parts]),
+    )
+
+
+def _relu_step(split, arrays: list, pats, left: _Ends, right: _Ends):
+    """Split every piece and apply the ReLU to the per-piece maps, a chunk of pieces at a
+    time (bounds the temporaries at about CHUNK_ENTRIES pieces x units)."""
+    P, n = arrays[0].shape
+    step = max(1, CHUNK_ENTRIES // max(n, 1))
+    outs, pat_parts, lefts, rights = [], [], [], []
+    for s0 in range(0, P, step):
+        idx = np.arange(s0, min(P, s0 + step))
+        chunk = [a[idx] for a in arrays]
+        parent, active, lft, rgt = split(chunk, left.take(idx), right.take(idx))
+        outs.append([np.where(active, a[parent], 0) for a in chunk])
+        if pats is not None:
+            pat_parts.append(np.concatenate([pats[idx][parent], active], axis=1))
+        lefts.append(lft)
+        rights.append(rgt)
+    new = []
+    for k in range(len(arrays)):
+        col = [o[k] for o in outs]
+        if any(c.dtype == object for c in col):
+            col = [nb.to_object(c) for c in col]
+        new.append(col[0] if len(col) == 1 else np.concatenate(col))
+    pats = None if pats is None else np.concatenate(pat_parts)
+    return new, pats, _concat_ends(lefts), _concat_ends(rights)
+
+
 # -- domain -------------------------------------------------------------------------------
 
 
@@ -400,13 +445,15 @@ def exact_regions_1d(
             D = D << k
             S, O, D = _reduce_global(S, O, D)
             if act == "relu":
-                parent, active, left, right = _split_exact(S, O, left, right)
-                S = np.where(active, S[parent], 0)
-                O = np.where(active, O[parent], 0)
+                (S, O), pats, left, right = _relu_step(
+                    lambda a, lft, rgt: _split_exact(a[0], a[1], lft, rgt),
+                    [S, O],
+                    pats,
+                    left,
+                    right,
+                )
                 if S.dtype == object:
                     S, O = nb.shrink(S), nb.shrink(O)
-                if pats is not None:
-                    pats = np.concatenate([pats[parent], active], axis=1)
         wn, _, _ = layers[-1]
         FS = nb.matmul(S, wn)
         differs = np.any(FS[1:] != FS[:-1], axis=1) if FS.shape[0] > 1 else np.zeros(0, bool)
@@ -420,13 +467,13 @@ def exact_regions_1d(
             S, O = S @ w, O @ w + b
             AS, AO = AS @ aw, AO @ aw + np.abs(b)
             if act == "relu":
-                parent, active, left, right = _split_float(S, O, AS, AO, left, right, tol)
-                S = np.where(active, S[parent], 0.0)
-                O = np.where(active, O[parent], 0.0)
-                AS = np.where(active, AS[parent], 0.0)
-                AO = np.where(active, AO[parent], 0.0)
-                if pats is not None:
-                    pats = np.concatenate([pats[parent], active], axis=1)
+                (S, O, AS, AO), pats, left, right = _relu_step(
+                    lambda a, lft, rgt: _split_float(*a, lft, rgt, tol),
+                    [S, O, AS, AO],
+                    pats,
+                    left,
+                    right,
+                )
         w = np.asarray(net.weights[-1])
         FS, AFS = S @ w, AS @ np.abs(w)
         if FS.shape[0] > 1:
