@@ -20,7 +20,7 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	touch $@ $(VENV)/.installed
 
 demo: $(VENV)/.installed
-	$(BIN)/python -m tern_jax.demo --out $(DEMO_OUT)
+	$(BIN)/python experiments/run_all.py --setting quick --out $(DEMO_OUT)
 
 test: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
