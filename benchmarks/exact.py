@@ -105,20 +105,62 @@ def bench_2d(widths, repeat, exact_float_max):
     return rows
 
 
+def bench_2d_constructions(sizes, repeat):
+    rows = []
+    for ps in sizes:
+        net = C.ternary_alternating(2, ps).net
+        sec, r = _best(
+            lambda net=net: tj.exact_regions_2d(
+                net, [0, 0], [1, 0], [0, 1], (0, 1, 0, 1), keep_cells=False
+            ),
+            repeat,
+        )
+        rows.append(
+            {
+                "engine": "plane",
+                "network": f"3.2 n0=2 p={ps}",
+                "domain": "[0,1]^2",
+                "mode": r.mode,
+                "activation_regions": r.activation_regions,
+                "linear_regions": r.linear_regions,
+                "seconds": sec,
+                "rate": r.activation_regions / sec,
+                "unit": "cells/s",
+            }
+        )
+    return rows
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="small sizes only")
     ap.add_argument("--repeat", type=int, default=2, help="runs per row, best kept (2)")
     ap.add_argument("--json", action="store_true", help="print JSON rows")
+    ap.add_argument("--markdown", action="store_true", help="print a Markdown table")
     args = ap.parse_args(argv)
     blocks = [4, 6] if args.quick else [4, 6, 8, 10]
     widths = [8, 16] if args.quick else [8, 16, 32, 64, 128]
     # Warm-up (imports, first scipy call) outside the timings.
     tj.exact_regions_2d(random_net([4], False, 0), [0, 0], [1, 0], [0, 1], (-1, 1, -1, 1))
-    rows = bench_1d(blocks, args.repeat) + bench_2d(widths, args.repeat, exact_float_max=32)
+    cons = [[4, 4]] if args.quick else [[4, 4], [4, 4, 4], [4, 4, 4, 4]]
+    rows = (
+        bench_1d(blocks, args.repeat)
+        + bench_2d(widths, args.repeat, exact_float_max=32)
+        + bench_2d_constructions(cons, args.repeat)
+    )
     if args.json:
         for r in rows:
             print(json.dumps(r, sort_keys=True))
+        return 0
+    if args.markdown:
+        print("| engine | network | domain | mode | activation | linear | seconds | rate |")
+        print("|---|---|---|---|---:|---:|---:|---:|")
+        for r in rows:
+            print(
+                f"| {r['engine']} | {r['network']} | {r['domain']} | {r['mode']} | "
+                f"{r['activation_regions']} | {r['linear_regions']} | {r['seconds']:.3f} | "
+                f"{r['rate']:.0f} {r['unit']} |"
+            )
         return 0
     print(
         f"tern_jax {tj.__version__}, {platform.processor() or platform.machine()}, numpy "

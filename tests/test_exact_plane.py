@@ -375,3 +375,13 @@ def test_float64_tolerance_vs_exact_stored_values():
     t2 = fr[4] / (2 * (fr[2] + fr[3]))
     assert t1 != t2 and r.breakpoints == sorted([t1, t2])
     assert tj.exact_regions_1d(net, [0, 0], [2, 2], mode="float64").activation_regions == 2
+
+
+def test_deep_2d_construction():
+    # math.md 3.2 with n0 = 2 and p = [2] * 6: (2**6)**2 = 4096 squares of the unit square.
+    c = C.ternary_alternating(2, [2] * 6)
+    r = tj.exact_regions_2d(c.net, *UNIT, keep_cells=False)
+    assert r.activation_regions == r.linear_regions == 4096 == c.regions_unit_cube
+    assert r.cells is None and r.patterns is None
+    # A grid of 64 x 64 squares has 65 * 65 vertices and 2 * 64 * 65 edges.
+    assert (r.num_vertices, r.num_edges) == (65 * 65, 2 * 64 * 65)

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from ..network import ReLUNet
-from ._numbers import AUTO_MAX_EXPONENT, dyadic
+from ._numbers import AUTO_MAX_EXPONENT, dyadic, dyadic_exponent
 
 MODES = ("auto", "exact", "float64")
 DEFAULT_TOL = 1e-9
@@ -39,13 +39,14 @@ def integer_layers(net: ReLUNet) -> list[tuple[np.ndarray, np.ndarray, int]]:
     return out
 
 
-def resolve_mode(mode: str, layers: list, data: list[Fraction]) -> str:
-    """ "auto" -> "exact" when every parameter and every point coordinate is a rational with a
-    small denominator (integer, ternary, power-of-two scaled), else "float64"."""
+def resolve_mode(mode: str, net: ReLUNet, data: list[Fraction]) -> str:
+    """Resolve "auto": "exact" when every parameter and every point coordinate is a rational
+    with a small denominator (integer, ternary, power-of-two scaled), else "float64"."""
     if mode != "auto":
         return mode
-    if any(k > AUTO_MAX_EXPONENT for _, _, k in layers):
-        return "float64"
+    for w, b in zip(net.weights, net.biases):
+        if max(dyadic_exponent(w), dyadic_exponent(b)) > AUTO_MAX_EXPONENT:
+            return "float64"
     if any(f.denominator > 2**AUTO_MAX_EXPONENT for f in data):
         return "float64"
     return "exact"

@@ -47,21 +47,28 @@ def shrink(a: np.ndarray) -> np.ndarray:
     return a
 
 
+def dyadic_exponent(a: Any) -> int:
+    """Smallest k >= 0 such that every entry of the float64 array ``a`` times 2**k is an
+    integer (every finite float64 is a dyadic rational)."""
+    a = np.asarray(a, dtype=np.float64)
+    if not np.all(np.isfinite(a)):
+        raise ValueError("non-finite value where an exact rational was expected")
+    nz = a[a != 0]
+    if not nz.size:
+        return 0
+    mant, expo = np.frexp(nz)  # nz = mant * 2**expo, 0.5 <= |mant| < 1
+    m = np.abs(mant * 2.0**53).astype(np.int64)  # exact 53-bit integer mantissa
+    tz = np.log2((m & -m).astype(np.float64)).astype(np.int64)  # trailing zero bits
+    return int(max(0, int(np.max(53 - expo.astype(np.int64) - tz))))
+
+
 def dyadic(a: Any) -> tuple[np.ndarray, int]:
     """Write a float64 array exactly as ``num / 2**k`` with integer ``num`` and minimal k >= 0.
 
     ``num`` is int64 when it fits, else an object array of Python ints.
     """
     a = np.asarray(a, dtype=np.float64)
-    if not np.all(np.isfinite(a)):
-        raise ValueError("non-finite value where an exact rational was expected")
-    nz = a[a != 0]
-    k = 0
-    if nz.size:
-        mant, expo = np.frexp(nz)  # nz = mant * 2**expo, 0.5 <= |mant| < 1
-        m = np.abs(mant * 2.0**53).astype(np.int64)  # exact 53-bit integer mantissa
-        tz = np.log2((m & -m).astype(np.float64)).astype(np.int64)  # trailing zero bits
-        k = int(max(0, int(np.max(53 - expo.astype(np.int64) - tz))))
+    k = dyadic_exponent(a)
     scaled = a * 2.0**k if k < 1000 else None
     if (
         scaled is not None

@@ -429,13 +429,13 @@ def exact_regions_1d(
     net = check_net(net)
     check_mode(mode, tol)
     p, d, lo, hi, dom = _domain(net, start, end, line)
-    layers = integer_layers(net)
-    mode = resolve_mode(mode, layers, [*p, *d, *(v for v in (lo, hi) if isinstance(v, Fraction))])
+    mode = resolve_mode(mode, net, [*p, *d, *(v for v in (lo, hi) if isinstance(v, Fraction))])
     exact = mode == "exact"
     left, right = _ends_scalar(lo, exact), _ends_scalar(hi, exact)
     pats = np.zeros((1, 0), dtype=bool) if keep_patterns else None
 
     if exact:
+        layers = integer_layers(net)
         nums, D = nb.fractions_common(p + d)
         S = nums[len(p) :].reshape(1, -1)
         O = nums[: len(p)].reshape(1, -1)

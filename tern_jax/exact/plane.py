@@ -161,10 +161,10 @@ def exact_regions_2d(
     if polygon is not None and bounds == (0, 1, 0, 1):
         bounds = None
     o, uu, vv, pts, dom = _check_plane(net, origin, u, v, bounds, polygon)
-    layers = integer_layers(net)
     data = [*o, *uu, *vv, *(c for q in pts for c in q)]
-    mode = resolve_mode(mode, layers, data)
+    mode = resolve_mode(mode, net, data)
     exact = mode == "exact"
+    layers = integer_layers(net) if exact else None
     eng = _Plane(net, layers, o, uu, vv, pts, exact, tol)
     eng.run()
     n_cells = eng.num_cells
@@ -296,11 +296,14 @@ class _Plane:
         pos = (Za > 0) if self.exact else (Za > thr)
         starts = self._starts()
         active = np.logical_or.reduceat(pos[self.fv], starts[:-1], axis=0)
-        self.M = np.where(active[:, None, :], self.M[src], 0)
-        if self.exact and self.M.dtype == object:
-            self.M = nb.shrink(self.M)
+        if self.M.dtype == object:
+            self.M = nb.shrink(np.where(active[:, None, :], self.M[src], 0))
+        else:
+            self.M = self.M[src]
+            self.M *= active[:, None, :]
         if not self.exact:
-            self.AM = np.where(active[:, None, :], self.AM[src], 0.0)
+            self.AM = self.AM[src]
+            self.AM *= active[:, None, :]
         self.history.append((src, active))
 
     def _cut(self, Z: _Grow, j: int, thr: float, src: np.ndarray) -> np.ndarray:
