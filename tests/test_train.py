@@ -1,0 +1,323 @@
+"""Training runs: quick config end to end, kill-and-resume, region series, configs, tasks."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import jax
+import numpy as np
+import pytest
+import yaml
+from flax import nnx
+
+import tern_jax as tj
+from tern_jax import checkpoint as ck
+from tern_jax.cli import main as cli_main
+from tern_jax.tasks import TASKS, make_task
+from tern_jax.train import TrainConfig, config_from_dict, load_config
+from tern_jax.train import run as train_run
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+QUICK = os.path.join(ROOT, "experiments", "configs", "quick.yaml")
+
+
+def _write_config(path, **fields):
+    with open(path, "w") as fh:
+        yaml.safe_dump(fields, fh)
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory):
+    """The quick config, shortened (600 steps, fewer samples), run through the CLI."""
+    out = tmp_path_factory.mktemp("quick") / "run"
+    rc = cli_main(
+        [
+            "train",
+            QUICK,
+            "--out",
+            str(out),
+            "--quiet",
+            "--set",
+            "steps=600",
+            "--set",
+            "count_every=300",
+            "--set",
+            "count_samples=4000",
+        ]
+    )
+    assert rc == 0
+    return out
+
+
+def test_quick_run_learns_and_writes_everything(quick_run):
+    out = quick_run
+    for name in (
+        "config.yaml",
+        "network.npz",
+        "network_float.npz",
+        "codes.npz",
+        "regions.json",
+        "regions.csv",
+        "regions.png",
+        "history.csv",
+        "summary.json",
+    ):
+        assert (out / name).is_file(), name
+    summary = json.loads((out / "summary.json").read_text())
+    base = summary["constant_baseline_test_mse"]
+    assert base > 0.2  # Var of sin(pi x) sin(pi y) on the square is 1/4
+    # the ternary model beats the constant predictor by a wide margin
+    assert summary["models"]["ternary"]["test_mse"] < 0.2 * base
+    assert summary["models"]["float"]["test_mse"] < 0.2 * base
+    # the ReLUNet file is the model's function: recompute its test MSE independently
+    task = make_task("sines2d", 2048, 1024, 0)
+    net = tj.load_network(out / "network.npz")
+    mse = float(np.mean((np.asarray(net(task.x_test)) - task.y_test) ** 2))
+    assert mse == pytest.approx(summary["models"]["ternary"]["test_mse"], rel=1e-6)
+    assert net.activations == ("identity", "relu", "identity", "relu", "identity")
+    assert tj.load_network(out) == net  # a run directory loads its network.npz
+
+
+def test_exported_codes_are_ternary_and_match_the_checkpoint(quick_run):
+    ex = ck.load_codes(quick_run / "codes.npz")
+    with np.load(quick_run / "codes.npz") as data:
+        for k in data.files:
+            if k.startswith(("W", "bc")):
+                assert data[k].dtype == np.int8
+                assert set(np.unique(data[k])) <= {-1, 0, 1}, k
+        assert not [k for k in data.files if k.startswith("Wf")]
+    final = ck.network_from_checkpoint(quick_run / "checkpoints" / "ternary")
+    assert ex.to_network() == final == tj.load_network(quick_run / "network.npz")
+    assert ck.read_metadata(quick_run / "checkpoints" / "ternary")["step"] == 600
+
+
+def test_checkpoint_series_keeps_last_k_and_best(quick_run):
+    steps = sorted(int(s) for s in os.listdir(quick_run / "checkpoints" / "ternary") if s.isdigit())
+    # checkpoint_every 500 of 600 steps -> saves at 500 and 600, both kept (keep_last 2)
+    assert steps == [500, 600]
+    for s in steps:
+        meta = ck.read_metadata(quick_run / "checkpoints" / "ternary", step=s)
+        assert meta["step"] == s and meta["kind"] == "ternary"
+        assert meta["model"]["quantizer"]["rule"] == "absmean"
+
+
+def test_region_series(quick_run):
+    doc = json.loads((quick_run / "regions.json").read_text())
+    series = doc["series"]
+    assert sorted((r["model"], r["step"]) for r in series) == [
+        ("float", 0),
+        ("float", 300),
+        ("float", 600),
+        ("ternary", 0),
+        ("ternary", 300),
+        ("ternary", 600),
+    ]
+    for r in series:
+        for key in ("exact_line", "exact_plane"):
+            assert 1 <= r[key]["linear_regions"] <= r[key]["activation_regions"]
+        # the plane of a 2D task is the data box: the sampled distinct patterns are
+        # activation regions of positive area, hence at most the exact count
+        assert r["sampled_box"]["distinct"] <= r["exact_plane"]["activation_regions"]
+        assert r["sampled_box"]["kind"] == "activation regions"
+    # the last ternary record is reproduced from the saved network by the engines directly
+    last = max((r for r in series if r["model"] == "ternary"), key=lambda r: r["step"])
+    net = tj.load_network(quick_run / "network.npz")
+    assert last["fingerprint"] == net.fingerprint
+    exact = tj.exact_regions_2d(net, [0, 0], [1, 0], [0, 1], bounds=(-1, 1, -1, 1))
+    assert exact.activation_regions == last["exact_plane"]["activation_regions"]
+    assert exact.linear_regions == last["exact_plane"]["linear_regions"]
+    count = tj.count_regions(net, tj.Box(-1.0, 1.0), 4000, seed=0)
+    assert count.distinct == last["sampled_box"]["distinct"]
+    with open(quick_run / "regions.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == 6
+    assert int(rows[-1]["exact_plane.activation_regions"]) == next(
+        r["exact_plane"]["activation_regions"]
+        for r in series
+        if (r["model"], r["step"]) == (rows[-1]["model"], int(rows[-1]["step"]))
+    )
+
+
+def test_count_and_exact_cli_accept_checkpoint_dirs(quick_run, capsys):
+    ckpt = str(quick_run / "checkpoints" / "ternary")
+    assert cli_main(["count", ckpt, "--samples", "4096", "--domain", "box:-1,1", "--json"]) == 0
+    rec = json.loads(capsys.readouterr().out)
+    assert rec["fingerprint"] == tj.load_network(quick_run / "network.npz").fingerprint
+
+
+def test_rerun_of_a_finished_run_changes_nothing(quick_run, capsys):
+    before = tj.load_network(quick_run / "network.npz").fingerprint
+    rc = cli_main(
+        [
+            "train",
+            QUICK,
+            "--out",
+            str(quick_run),
+            "--quiet",
+            "--set",
+            "steps=600",
+            "--set",
+            "count_every=300",
+            "--set",
+            "count_samples=4000",
+        ]
+    )
+    assert rc == 0
+    assert "resuming from checkpoint step 600" in capsys.readouterr().out
+    assert tj.load_network(quick_run / "network.npz").fingerprint == before
+    # a different config in the same directory is refused
+    rc = cli_main(["train", QUICK, "--out", str(quick_run), "--quiet", "--set", "steps=700"])
+    assert rc == 2
+    assert "different config" in capsys.readouterr().err
+
+
+KILL_CONFIG = dict(
+    name="kill",
+    task="sines2d",
+    n_train=512,
+    n_test=256,
+    widths=[8, 8, 8, 8],
+    steps=1000,
+    batch_size=64,
+    checkpoint_every=200,
+    keep_last=2,
+    log_every=50,
+    count_every=1000,
+    count_samples=2000,
+    twin=False,
+    exact_plane=False,
+    seed=3,
+)
+
+
+def _final_params(run_dir):
+    model, meta = ck.load_model(os.path.join(run_dir, "checkpoints", "ternary"))
+    return meta["step"], [np.asarray(a) for a in jax.tree_util.tree_leaves(nnx.state(model))]
+
+
+def test_kill_and_resume_gives_the_same_parameters(tmp_path):
+    cfg_path = _write_config(tmp_path / "kill.yaml", **KILL_CONFIG)
+    cmd = [sys.executable, "-m", "tern_jax.cli", "train", cfg_path, "--quiet", "--out"]
+    # A shared persistent compilation cache spares the second process most compile time.
+    env = dict(
+        os.environ,
+        JAX_COMPILATION_CACHE_DIR=str(tmp_path / "jax_cache"),
+        JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS="0",
+    )
+    # 1. interrupted: kill the process as soon as its first checkpoint is on disk
+    killed = tmp_path / "killed"
+    log = open(tmp_path / "killed.log", "w")
+    proc = subprocess.Popen([*cmd, str(killed)], stdout=log, stderr=subprocess.STDOUT, env=env)
+    series = killed / "checkpoints" / "ternary"
+    deadline = time.time() + 120
+    while time.time() < deadline and proc.poll() is None:
+        if series.is_dir() and any(s.isdigit() for s in os.listdir(series)):
+            break
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    log.close()
+    assert proc.returncode == -signal.SIGKILL, (
+        f"the run ended (rc {proc.returncode}) before it could be killed:\n"
+        + (tmp_path / "killed.log").read_text()[-3000:]
+    )
+    # 2. the same command again resumes and finishes
+    res = subprocess.run([*cmd, str(killed)], capture_output=True, text=True, timeout=240, env=env)
+    assert res.returncode == 0, res.stderr[-2000:]
+    resumed = [ln for ln in res.stdout.splitlines() if "resuming from checkpoint step" in ln]
+    assert resumed, res.stdout
+    assert int(resumed[0].rsplit(" ", 1)[1]) < KILL_CONFIG["steps"]
+    # 3. an uninterrupted run (in this process) ends with bit-identical parameters
+    full = tmp_path / "full"
+    train_run(load_config(cfg_path), full, progress=False, echo=lambda m: None)
+    step_a, pa = _final_params(killed)
+    step_b, pb = _final_params(full)
+    assert step_a == step_b == KILL_CONFIG["steps"]
+    assert len(pa) == len(pb) > 0
+    for a, b in zip(pa, pb):
+        np.testing.assert_array_equal(a, b)
+    assert tj.load_network(killed) == tj.load_network(full)
+    # the region series is complete and the same in both runs
+    ra = json.loads((killed / "regions.json").read_text())["series"]
+    rb = json.loads((full / "regions.json").read_text())["series"]
+    assert [r["step"] for r in ra] == [0, 1000]
+    strip = lambda rs: [{k: v for k, v in r.items() if k != "seconds"} for r in rs]  # noqa: E731
+    assert strip(ra) == strip(rb)
+
+
+def test_config_validation(tmp_path):
+    cfg = load_config(QUICK)
+    assert cfg.task == "sines2d" and cfg.architecture == "alternating"
+    with pytest.raises(ValueError, match=r"unknown config fields \['depth'\]"):
+        config_from_dict({"depth": 3})
+    with pytest.raises(ValueError, match="task"):
+        TrainConfig(task="mnist")
+    with pytest.raises(ValueError, match="architecture"):
+        TrainConfig(architecture="resnet")
+    with pytest.raises(ValueError, match="widths"):
+        TrainConfig(widths=[8, 0])
+    with pytest.raises(ValueError, match="learning_rate"):
+        TrainConfig(learning_rate=0)
+    with pytest.raises(ValueError, match="steps"):
+        TrainConfig(steps=-5)
+    with pytest.raises(ValueError, match="quantizer"):
+        TrainConfig(quantizer=None)
+    with pytest.raises(ValueError, match="quantiser rule"):
+        TrainConfig(quantizer="binary")
+    with pytest.raises(ValueError, match="twin"):
+        TrainConfig(twin="yes")
+    bad = _write_config(tmp_path / "bad.yaml", task="sines2d", stepz=3)
+    assert cli_main(["train", bad, "--out", str(tmp_path / "r")]) == 2
+    with pytest.raises(FileNotFoundError):
+        load_config(tmp_path / "missing.yaml")
+    (tmp_path / "broken.yaml").write_text("task: [unclosed\n")
+    with pytest.raises(ValueError, match="not valid YAML"):
+        load_config(tmp_path / "broken.yaml")
+
+
+def test_every_shipped_config_is_valid():
+    cdir = os.path.join(ROOT, "experiments", "configs")
+    names = sorted(f for f in os.listdir(cdir) if f.endswith(".yaml"))
+    assert "quick.yaml" in names and "full.yaml" in names
+    for name in names:
+        load_config(os.path.join(cdir, name))
+
+
+def test_tasks():
+    for name in TASKS:
+        t = make_task(name, 64, 32, seed=1)
+        assert t.x_train.dtype == np.float32 and t.y_train.shape == (len(t.x_train), 1)
+        assert np.all(t.x_train >= t.lo - 1e-6) and np.all(t.x_train <= t.hi + 1e-6)
+        t2 = make_task(name, 64, 32, seed=1)
+        np.testing.assert_array_equal(t.x_train, t2.x_train)
+    saw = make_task("sawtooth1d", 8, 8)
+    x = saw.x_train[:, 0].astype(np.float64)
+    expected = np.interp(x, [0, 1 / 3, 2 / 3, 1], [-1, 1, -1, 1])  # zigzag, 3 pieces
+    np.testing.assert_allclose(saw.y_train[:, 0], expected, atol=1e-5)
+    d = make_task("diabetes", seed=0)
+    assert d.input_dim == 10 and len(d.x_train) + len(d.x_test) == 442
+    np.testing.assert_allclose(d.x_train.mean(0), 0, atol=1e-5)
+    np.testing.assert_allclose(d.y_train.std(), 1, rtol=1e-4)
+    with pytest.raises(ValueError, match="unknown task"):
+        make_task("mnist")
+    with pytest.raises(ValueError, match="n_train"):
+        make_task("sines2d", n_train=0)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("config", ["quick.yaml", "all_relu.yaml", "diabetes.yaml"])
+def test_shipped_configs_train(tmp_path, config):
+    """The shipped configs as they are: ternary model well below the constant predictor."""
+    path = os.path.join(ROOT, "experiments", "configs", config)
+    summary = train_run(load_config(path), tmp_path / "run", progress=False, echo=lambda m: None)
+    base = summary["constant_baseline_test_mse"]
+    factor = 0.1 if config != "diabetes.yaml" else 0.7
+    assert summary["models"]["ternary"]["test_mse"] < factor * base
+    assert (tmp_path / "run" / "regions.png").is_file()
