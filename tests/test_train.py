@@ -150,6 +150,12 @@ def test_count_and_exact_cli_accept_checkpoint_dirs(quick_run, capsys):
     assert cli_main(["count", ckpt, "--samples", "4096", "--domain", "box:-1,1", "--json"]) == 0
     rec = json.loads(capsys.readouterr().out)
     assert rec["fingerprint"] == tj.load_network(quick_run / "network.npz").fingerprint
+    args = ["exact", ckpt, "--plane", "0,0;1,0;0,1", "--bounds=-1,1,-1,1", "--json"]
+    assert cli_main(args) == 0
+    rec = json.loads(capsys.readouterr().out)
+    series = json.loads((quick_run / "regions.json").read_text())["series"]
+    last = max((r for r in series if r["model"] == "ternary"), key=lambda r: r["step"])
+    assert rec["activation_regions"] == last["exact_plane"]["activation_regions"]
 
 
 def test_rerun_of_a_finished_run_changes_nothing(quick_run, capsys):
