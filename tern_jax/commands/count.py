@@ -44,6 +44,12 @@ def add_parser(subparsers) -> None:
         "--max-table-rows", type=int, default=None, help="table budget in patterns (overrides)"
     )
     p.add_argument(
+        "--precision",
+        choices=("auto", "float32", "float64"),
+        default="auto",
+        help="forward-pass float type; auto = float64 for integer (ternary) networks",
+    )
+    p.add_argument(
         "--distributed",
         action="store_true",
         help="initialise jax.distributed (auto-detected on TPU pods / Slurm, or give "
@@ -157,6 +163,7 @@ def run(args) -> int:
         checkpoint_every=args.checkpoint_every,
         max_table_rows=args.max_table_rows,
         memory_budget_mb=args.memory_budget_mb,
+        precision=args.precision,
     )
     if args.distributed:
         import jax

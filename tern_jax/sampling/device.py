@@ -142,6 +142,8 @@ def build_step(
     spec: KeySpec,
     blocks_per_device: int,
     mesh: Mesh,
+    precision: str = "float32",
+    fingerprint: str = "",
 ) -> Callable:
     """Compile one data-parallel step.
 
@@ -150,12 +152,27 @@ def build_step(
     ``bounds`` the int32 triple (n_full, tail, block_end) of :func:`_valid_rows`; it
     returns ``(keys, counts)``: (num_devices * blocks_per_device * BLOCK, words) uint32 and
     int32 arrays, sorted and deduplicated per device.
+
+    ``precision="float64"`` evaluates the network in float64 (JAX's x64 mode switched on
+    only while tracing this program) with the parameters baked in as float64 constants
+    (``fingerprint`` then keys the compilation cache); ``params`` is ignored.
     """
     acts = net.activations
+    f64 = precision == "float64"
+    if precision not in ("float32", "float64"):
+        raise ValueError(f"precision must be 'float32' or 'float64', got {precision!r}")
+    consts = [(np.asarray(w), np.asarray(b)) for w, b in zip(net.weights, net.biases)]
 
     def tile(params, base_key, bounds, block):
         x = _block_inputs(domain, base_key, block)
-        keys = pattern_keys(spec, forward_bits(params, acts, x))
+        if f64:
+            # Samples are float32 values, exact in float64; only the forward pass widens.
+            with jax.enable_x64(True):
+                p64 = tuple((jnp.asarray(w), jnp.asarray(b)) for w, b in consts)
+                bits = forward_bits(p64, acts, x.astype(jnp.float64))
+        else:
+            bits = forward_bits(params, acts, x)
+        keys = pattern_keys(spec, bits)
         return keys, _valid_rows(block, bounds)
 
     def per_device(params, base_key, first_block, bounds):

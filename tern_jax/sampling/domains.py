@@ -24,6 +24,19 @@ import numpy as np
 Sampler = Callable[[jax.Array, int], jax.Array]
 
 
+def open_uniform(key: jax.Array, shape: tuple[int, ...]) -> jax.Array:
+    """Uniform float32 on (0, 1) at the *centres* of a 2^-23 grid: (k + 1/2) 2^-23.
+
+    ``jax.random.uniform`` returns multiples of 2^-23, which include 0 and every dyadic
+    breakpoint j / 2^m of a ternary network (0.25, 0.5, ...). Hitting one exactly puts the
+    sample on a lower-dimensional face with a pattern of its own, so ~10^7 samples would
+    report faces as extra regions. Odd multiples of 2^-24 never lie on such a breakpoint, and
+    stay odd through the small-integer affine maps of the constructions.
+    """
+    k = jax.random.bits(key, shape, jnp.uint32) >> jnp.uint32(9)
+    return (k.astype(jnp.float32) + jnp.float32(0.5)) * jnp.float32(2.0**-23)
+
+
 def _vector(value: Any, what: str, dim: int | None = None) -> np.ndarray:
     """A finite float64 vector (a scalar is broadcast to ``dim`` when given)."""
     try:
@@ -76,7 +89,7 @@ class Box(Domain):
         lo32, span32 = jnp.asarray(lo, jnp.float32), jnp.asarray(hi - lo, jnp.float32)
 
         def sample(key, n):
-            return lo32 + span32 * jax.random.uniform(key, (n, input_dim), jnp.float32)
+            return lo32 + span32 * open_uniform(key, (n, input_dim))
 
         desc = {"type": "box", "lo": lo.tolist(), "hi": hi.tolist(), "law": "uniform"}
         return ResolvedDomain(input_dim, desc, sample)
@@ -129,7 +142,7 @@ class Plane(Domain):
         span32 = jnp.asarray([b[1] - b[0], b[3] - b[2]], jnp.float32)
 
         def sample(key, n):
-            st = lo32 + span32 * jax.random.uniform(key, (n, 2), jnp.float32)
+            st = lo32 + span32 * open_uniform(key, (n, 2))
             return o32 + st @ uv32
 
         desc = {
@@ -158,7 +171,7 @@ class Segment(Domain):
         a32, d32 = jnp.asarray(a, jnp.float32), jnp.asarray(b - a, jnp.float32)
 
         def sample(key, n):
-            t = jax.random.uniform(key, (n, 1), jnp.float32)
+            t = open_uniform(key, (n, 1))
             return a32 + t * d32
 
         desc = {"type": "segment", "start": a.tolist(), "end": b.tolist(), "law": "uniform"}
@@ -222,7 +235,7 @@ class Points(Domain):
                 kd, kr = jax.random.split(key)
                 g = jax.random.normal(kd, (n, input_dim), jnp.float32)
                 g = g / jnp.maximum(jnp.linalg.norm(g, axis=1, keepdims=True), 1e-30)
-                r = radius * jax.random.uniform(kr, (n, 1), jnp.float32) ** (1.0 / input_dim)
+                r = radius * open_uniform(kr, (n, 1)) ** (1.0 / input_dim)
                 x = x + r * g
             return x
 

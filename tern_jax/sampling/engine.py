@@ -47,6 +47,7 @@ def count_regions(
     max_table_rows: int | None = None,
     memory_budget_mb: float = DEFAULT_MEMORY_BUDGET_MB,
     multihost: bool | None = None,
+    precision: str = "auto",
     _stop_after_steps: int | None = None,
 ) -> RegionCount:
     """Count distinct activation patterns of ``net`` among ``n_samples`` inputs from ``domain``.
@@ -61,6 +62,13 @@ def count_regions(
     ``memory_budget_mb``) bounds the pattern table; beyond it the count switches to a
     hash-sampled sketch and says so in ``record.sketch``. ``multihost`` (default: when
     ``jax.process_count() > 1``) splits the blocks between processes and all-gathers tables.
+
+    ``precision``: "float32" (the accelerators' native type), "float64" (x64 enabled only
+    inside the compiled step) or "auto" (default: float64 for integer, e.g. ternary,
+    networks, whose ties and cancellations are the norm; float32 otherwise). In float32, a
+    sample within ~1e-7 of a breakpoint where the network's sums cancel (e.g. a zigzag's
+    zeros) can be assigned a pattern that exists only through rounding; float64 pushes this below 1e-15, far under
+    the 2^-24 spacing of the samples, so counts of integer networks are then exact.
     """
     import jax
     from tqdm.auto import tqdm
@@ -93,6 +101,10 @@ def count_regions(
         max_table_rows = max(1, int(memory_budget_mb * 2**20 / BYTES_PER_ROW))
     else:
         max_table_rows = _check_int(max_table_rows, "max_table_rows", 1)
+    if precision == "auto":
+        precision = "float64" if net.is_integer() else "float32"
+    if precision not in ("float32", "float64"):
+        raise ValueError(f"precision must be 'auto', 'float32' or 'float64', got {precision!r}")
     resolved = domain.resolve(net.input_dim)
     spec = key_spec(net.num_relu_units)
 
@@ -116,6 +128,7 @@ def count_regions(
         "seed": seed,
         "n_samples": n,
         "key_kind": spec.kind,
+        "precision": precision,
         "max_table_rows": max_table_rows,
         "blocks": [block_lo, block_hi],
         "processes": p_count,
@@ -133,7 +146,10 @@ def count_regions(
     params = device_params(net)
     base_key = jax.random.key(seed)
     bounds = np.array([n // dev.BLOCK, n % dev.BLOCK, block_hi], dtype=np.int32)
-    step = dev.build_step(net, resolved, spec, bpd, mesh) if start < block_hi else None
+    step = None
+    if start < block_hi:
+        fp = net.fingerprint if precision == "float64" else ""
+        step = dev.build_step(net, resolved, spec, bpd, mesh, precision, fp)
 
     def rows_in(b0: int, b1: int) -> int:
         return max(0, min(n, b1 * dev.BLOCK) - b0 * dev.BLOCK)
@@ -235,6 +251,7 @@ def count_regions(
             "samples_this_run": processed,  # all processes together
         },
         package_version=package_version(),
+        precision=precision,
     )
 
 

@@ -21,6 +21,7 @@ class RegionCount:
     the domain) unless ``sketch`` is set, in which case it is an estimate with the error
     bound given there. ``chao1``/``chao1_ci``/``good_toulmin_2x`` are estimates (None when
     ``saturated``). ``collision_probability`` is 0 for exact keys (<= 128 ReLU units).
+    ``precision`` is the float type of the forward pass (float32 or float64).
     """
 
     n_samples: int
@@ -44,6 +45,7 @@ class RegionCount:
     sketch: dict | None
     execution: dict
     package_version: str
+    precision: str = "float32"
     kind: str = "activation regions (distinct activation patterns)"
     method: str = "sampled"
 
@@ -101,7 +103,7 @@ class RegionCount:
         lines.append(f"f1, f2    {f1:,}, {self.freq_of_freq.get(2, 0):,} (singletons, doubletons)")
         lines.append(
             f"keys      {self.key_kind} ({self.key_bits} bits), collision probability "
-            f"{self.collision_probability:.3g}"
+            f"{self.collision_probability:.3g}; forward pass in {self.precision}"
         )
         lines.extend(f"warning   {w}" for w in self.warnings)
         return "\n".join(lines)
