@@ -67,8 +67,8 @@ def count_regions(
     inside the compiled step) or "auto" (default: float64 for integer, e.g. ternary,
     networks, whose ties and cancellations are the norm; float32 otherwise). In float32, a
     sample within ~1e-7 of a breakpoint where the network's sums cancel (e.g. a zigzag's
-    zeros) can be assigned a pattern that exists only through rounding; float64 pushes this below 1e-15, far under
-    the 2^-24 spacing of the samples, so counts of integer networks are then exact.
+    zeros) can be assigned a pattern that exists only through rounding; float64 pushes this
+    below 1e-15, far under the 2^-24 spacing of the samples.
     """
     import jax
     from tqdm.auto import tqdm
