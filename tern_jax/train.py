@@ -393,11 +393,21 @@ def _manager(directory: str, cfg: TrainConfig):
     policy = cm.AnyPreservationPolicy(
         [
             cm.LatestN(n=cfg.keep_last),
-            cm.BestN(get_metric_fn=lambda m: m["test_loss"], reverse=True, n=1),
+            # A step without metrics (none should exist) goes once it is not among the latest.
+            cm.BestN(
+                get_metric_fn=lambda m: m["test_loss"],
+                reverse=True,
+                n=1,
+                keep_checkpoints_without_metrics=False,
+            ),
         ]
     )
     options = ocp.CheckpointManagerOptions(
         preservation_policy=policy,
+        # best_fn makes orbax write each step's metrics to disk, so the best step is still
+        # known after a restart; which steps are kept is decided by `policy` alone.
+        best_fn=lambda m: m["test_loss"],
+        best_mode="min",
         enable_async_checkpointing=False,  # a finished save is on disk before training goes on
         cleanup_tmp_directories=True,  # remove the half-written step of a killed run
         create=True,
@@ -502,16 +512,21 @@ def train_model(
         loss = step_fn(model, optimizer, x_tr, y_tr, jnp.asarray(step, jnp.int32))
         losses.append(loss)
         s = step + 1
+        record: dict[str, Any] = {}
         if s % cfg.log_every == 0 or s == cfg.steps:
-            train_loss = float(jnp.mean(jnp.stack(losses)))
+            # mean over the steps since the last log (or since the resumed checkpoint)
+            record["train_loss"] = float(jnp.mean(jnp.stack(losses)))
             losses = []
-            _append_log(hist_path, {"step": s, "train_loss": train_loss})
-            bar.set_postfix(loss=f"{train_loss:.4g}")
+            bar.set_postfix(loss=f"{record['train_loss']:.4g}")
         bar.update(1)
         if s in count_steps:
             maybe_count(s, float(loss))
-        if s % cfg.checkpoint_every == 0 or s == cfg.steps:
-            test_loss = _mse(model, x_te, y_te)
+        is_ckpt = s % cfg.checkpoint_every == 0 or s == cfg.steps
+        if is_ckpt:
+            record["test_loss"] = test_loss = _mse(model, x_te, y_te)
+        if record:
+            _append_log(hist_path, {"step": s, **record})
+        if is_ckpt:
             meta = model_metadata(model, step=s, test_loss=test_loss, run=cfg.name, kind=kind)
             mngr.save(
                 s,
@@ -641,9 +656,9 @@ def write_series(run_dir: str, kinds: Sequence[str]) -> list[dict]:
             w.writerow(["" if v is None else v for v in row])
     with open(os.path.join(run_dir, "history.csv"), "w", newline="") as fh:
         w = csv.writer(fh)
-        w.writerow(["model", "step", "train_loss"])
+        w.writerow(["model", "step", "train_loss", "test_loss"])
         for r in history:
-            w.writerow([r["model"], r["step"], r["train_loss"]])
+            w.writerow([r["model"], r["step"], r.get("train_loss", ""), r.get("test_loss", "")])
     if series:
         try:
             from .plots import plot_region_series

@@ -184,6 +184,20 @@ def test_rerun_of_a_finished_run_changes_nothing(quick_run, capsys):
     assert "different config" in capsys.readouterr().err
 
 
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+def test_resume_from_a_damaged_checkpoint_fails_clearly(quick_run, tmp_path):
+    import shutil
+
+    run_dir = tmp_path / "copy"
+    shutil.copytree(quick_run, run_dir)
+    for f in (run_dir / "checkpoints" / "ternary" / "600" / "model").rglob("*"):
+        if f.is_file() and f.parent.name == "d":
+            f.write_bytes(f.read_bytes()[:10])
+    cfg = config_from_dict({**yaml.safe_load((run_dir / "config.yaml").read_text())})
+    with pytest.raises(ValueError, match="damaged"):
+        train_run(cfg, run_dir, progress=False, echo=lambda m: None)
+
+
 KILL_CONFIG = dict(
     name="kill",
     task="sines2d",
@@ -250,6 +264,18 @@ def test_kill_and_resume_gives_the_same_parameters(tmp_path):
     for a, b in zip(pa, pb):
         np.testing.assert_array_equal(a, b)
     assert tj.load_network(killed) == tj.load_network(full)
+    # keep-last-2 plus the best test loss, also across the restart
+    for run_dir in (killed, full):
+        with open(run_dir / "history.csv") as fh:
+            losses = {
+                int(r["step"]): float(r["test_loss"])
+                for r in csv.DictReader(fh)
+                if r["model"] == "ternary" and r["test_loss"]
+            }
+        assert sorted(losses) == [200, 400, 600, 800, 1000]
+        best = min(losses, key=losses.get)
+        kept = {int(n) for n in os.listdir(run_dir / "checkpoints" / "ternary") if n.isdigit()}
+        assert kept == {800, 1000, best}
     # the region series is complete and the same in both runs
     ra = json.loads((killed / "regions.json").read_text())["series"]
     rb = json.loads((full / "regions.json").read_text())["series"]
