@@ -6,7 +6,17 @@ import numpy as np
 import pytest
 
 import tern_jax as tj
-from tern_jax.demo import example_35
+
+
+def example_35() -> tj.ReLUNet:
+    """math.md 3.5, written out by hand: the ternary alternating network computing Z_3."""
+    rows = [[1, 1, 1, 0, 0, 0], [1, 1, 0, 1, 0, 0], [1, 1, 0, 1, 0, 0]]
+    rows += [[1, 0, 0, 1, 1, 0], [1, 0, 0, 1, 1, 0]]
+    return tj.ReLUNet.from_arrays(
+        [np.ones((1, 6)), np.array(rows).T, np.array([[1, -1, -1, 1, 1]]).T],
+        [np.array([0, 0, 0, -1, -1, -1]), np.zeros(5), np.zeros(1)],
+        ["identity", "relu", "identity"],
+    )
 
 
 def zigzag3(x: Fraction) -> Fraction:
