@@ -16,7 +16,6 @@ Every row reports the best of ``--repeat`` runs (the machine is shared; noise is
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
 import platform
 import time
@@ -37,17 +36,8 @@ def _best(fn, repeat: int):
 
 
 def random_net(widths, ternary: bool, seed: int) -> tj.ReLUNet:
-    rng = np.random.default_rng(seed)
-    dims = [2, *widths, 1]
-    ws, bs = [], []
-    for a, b in itertools.pairwise(dims):
-        if ternary:
-            ws.append(rng.integers(-1, 2, size=(a, b)).astype(float))
-            bs.append(rng.integers(-1, 2, size=b).astype(float))
-        else:
-            ws.append(rng.normal(size=(a, b)) / np.sqrt(a))
-            bs.append(0.3 * rng.normal(size=b))
-    return tj.ReLUNet.from_arrays(ws, bs, ["relu"] * len(widths) + ["identity"])
+    weights = "ternary" if ternary else "gaussian"
+    return tj.random_network(2, widths, weights=weights, seed=seed, bias_std=0.3)
 
 
 def bench_1d(blocks, repeat):

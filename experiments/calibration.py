@@ -21,7 +21,6 @@ def networks():
     """(label, net, lo, hi): networks with n0 = 2 and a square domain."""
     import tern_jax as tj
 
-    rng = np.random.default_rng(7)
     out = [
         (
             "3.2 ternary alternating, p=[3,2], unit square",
@@ -30,32 +29,19 @@ def networks():
             1.0,
         )
     ]
-    n = 12  # one hidden layer, Gaussian weights: every region of the arrangement in the box
-    w, b = rng.normal(size=(2, n)), rng.normal(size=n)
+    n = 12  # one hidden layer, Gaussian weights
     out.append(
         (
             f"random 1-hidden-layer, width {n}, [-4,4]^2",
-            tj.ReLUNet.from_arrays(
-                [w, rng.normal(size=(n, 1))], [b, np.zeros(1)], ["relu", "identity"]
-            ),
+            tj.random_network(2, [n], weights="gaussian", seed=7),
             -4.0,
             4.0,
         )
     )
-    widths = [8, 8, 8, 8]  # a random ternary alternating network
-    ws, bs, acts, d = [], [], [], 2
-    for i, m in enumerate(widths):
-        ws.append(rng.integers(-1, 2, size=(d, m)))
-        bs.append(rng.integers(-1, 2, size=m))
-        acts.append("identity" if i % 2 == 0 else "relu")
-        d = m
-    ws.append(rng.integers(-1, 2, size=(d, 1)))
-    bs.append(np.zeros(1))
-    acts.append("identity")
     out.append(
         (
             "random ternary alternating, widths 8,8,8,8, [-2,2]^2",
-            tj.ReLUNet.from_arrays(ws, bs, acts),
+            tj.random_network(2, [8, 8, 8, 8], architecture="alternating", seed=7),
             -2.0,
             2.0,
         )

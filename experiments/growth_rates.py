@@ -53,22 +53,6 @@ def fit_line(x, y) -> tuple[float, float]:
     return float(slope), float(intercept)
 
 
-def random_ternary_alternating(n0: int, width: int, depth: int, rng):
-    """A random alternating network: codes uniform in {-1,0,1}, ``depth`` hidden layers."""
-    import tern_jax as tj
-
-    ws, bs, acts, d = [], [], [], n0
-    for i in range(depth):
-        ws.append(rng.integers(-1, 2, size=(d, width)))
-        bs.append(rng.integers(-1, 2, size=width))
-        acts.append("identity" if i % 2 == 0 else "relu")
-        d = width
-    ws.append(rng.integers(-1, 2, size=(d, 1)))
-    bs.append(np.zeros(1))
-    acts.append("identity")
-    return tj.ReLUNet.from_arrays(ws, bs, acts)
-
-
 def run(setting: str, out_dir: str):
     import tern_jax as tj
     from tern_jax.report import Figure, StudyResult, Table
@@ -152,7 +136,9 @@ def run(setting: str, out_dir: str):
         for width in cfg["random_widths"]:
             lin, act = [], []
             for _ in range(cfg["random_seeds"]):
-                net = random_ternary_alternating(2, width, depth, rng)
+                net = tj.random_network(
+                    2, [width] * depth, architecture="alternating", seed=int(rng.integers(2**31))
+                )
                 ex = tj.exact_regions_1d(net, [-3.0, -2.0], [3.0, 2.0])
                 lin.append(ex.linear_regions)
                 act.append(ex.activation_regions)

@@ -28,6 +28,7 @@ _EXPORTS = {
     "exact_regions_1d": "exact",
     "exact_regions_2d": "exact",
     "ExactCount": "exact",
+    "random_network": "random_nets",
 }
 _SUBMODULES = {
     "bounds",
@@ -39,6 +40,7 @@ _SUBMODULES = {
     "network",
     "plots",
     "quantize",
+    "random_nets",
     "records",
     "report",
     "sampling",
