@@ -344,7 +344,9 @@ def test_tasks():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("config", ["quick.yaml", "all_relu.yaml", "diabetes.yaml"])
+@pytest.mark.parametrize(
+    "config", ["quick.yaml", "all_relu.yaml", "diabetes.yaml", "sawtooth1d.yaml"]
+)
 def test_shipped_configs_train(tmp_path, config):
     """The shipped configs as they are: ternary model well below the constant predictor."""
     path = os.path.join(ROOT, "experiments", "configs", config)
