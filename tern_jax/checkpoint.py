@@ -137,6 +137,8 @@ def save_model(model: Any, path: str | os.PathLike, metadata: dict[str, Any] | N
     from flax import nnx
 
     path = os.path.abspath(os.fspath(path))
+    if os.path.exists(path):
+        raise ValueError(f"{path!r} already exists; a checkpoint is never overwritten")
     meta = model_metadata(model, **(metadata or {}))
     with _checkpointer() as ckptr:
         ckptr.save(

@@ -387,7 +387,6 @@ class MLP(AlternatingMLP):
         *,
         output_dim: int = 1,
         rngs: nnx.Rngs,
-        **_ignored: Any,
     ):
         super().__init__(input_dim, widths, architecture, None, output_dim=output_dim, rngs=rngs)
 

@@ -43,6 +43,8 @@ def saved(tmp_path_factory):
         lambda: _model("absmean", "all_relu"),
         lambda: _model(Quantizer("absmean", per_channel=True), qbias=False),
         lambda: MLP(3, [4, 4], "all_relu", rngs=nnx.Rngs(3)),
+        # frozen integer codes (a construction)
+        lambda: AlternatingMLP.from_network(tj.constructions.ternary_alternating(2, [2]).net),
     ],
 )
 def test_model_round_trip(tmp_path, make):
@@ -140,6 +142,12 @@ def test_edited_parameters_are_detected(saved, tmp_path):
     shutil.copytree(os.path.join(path, "metadata"), bad / "metadata")  # m's record, other's data
     with pytest.raises(ValueError, match="SHA-256"):
         ck.load_model(bad)
+
+
+def test_save_refuses_to_overwrite(saved):
+    m, path, _ = saved
+    with pytest.raises(ValueError, match="already exists"):
+        ck.save_model(m, path)
 
 
 def test_not_a_checkpoint(tmp_path):

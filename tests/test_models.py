@@ -104,16 +104,24 @@ def test_folded_net_is_ternary_only_when_biases_are():
     assert not m.to_network(preserve_output=False).is_ternary()
 
 
-def test_frozen_codes_model_reproduces_a_ternary_network():
-    from tern_jax.demo import example_35
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda tj: tj.constructions.ternary_alternating(1, [3]).net,  # math.md 3.5
+        lambda tj: tj.constructions.ternary_all_relu(2, [2, 2], form="generic").net,
+    ],
+)
+def test_frozen_codes_model_reproduces_a_ternary_network(build):
+    import tern_jax as tj
 
-    net = example_35()
+    net = build(tj)
     m = AlternatingMLP.from_network(net)
     assert m.foldable()
     back = m.to_network()
     assert back == net and back.is_ternary()
-    x = jnp.linspace(0.0, 1.0, 13)[:, None]
-    np.testing.assert_allclose(np.asarray(m(x)), np.asarray(net(x)), atol=1e-6)
+    x = jax.random.uniform(jax.random.key(4), (256, net.input_dim), minval=-0.5, maxval=1.5)
+    np.testing.assert_allclose(np.asarray(m(x)), np.asarray(net(x)), atol=1e-5)
+    np.testing.assert_array_equal(np.asarray(m.patterns(x)), np.asarray(net.patterns(x)))
     # frozen codes are not trainable parameters
     assert not jax.tree_util.tree_leaves(nnx.state(m, nnx.Param))
 
@@ -142,6 +150,8 @@ def test_bad_constructor_input():
         AlternatingMLP(2, [4], quantizer="binary", rngs=nnx.Rngs(0))
     with pytest.raises(ValueError, match="ternary"):
         AlternatingMLP.from_network(MLP(1, [2], rngs=nnx.Rngs(0)).to_network())
+    with pytest.raises(TypeError):
+        MLP(2, [3], quantizer="absmean", rngs=nnx.Rngs(0))  # the twin has no quantiser
     with pytest.raises(ValueError, match="unknown model config"):
         model_from_config({"input_dim": 2, "widths": [3], "depth": 3})
 
