@@ -96,7 +96,8 @@ def _damage(path, pattern, how):
     files = [f for f in glob.glob(os.path.join(path, pattern), recursive=True) if os.path.isfile(f)]
     assert files, pattern
     for f in files:
-        data = bytearray(open(f, "rb").read())
+        with open(f, "rb") as fh:
+            data = bytearray(fh.read())
         if how == "truncate":
             data = data[: len(data) // 2]
         elif how == "flip":
