@@ -230,6 +230,8 @@ def test_record_independent_of_chunk_size():
         assert r.figures() == recs[0].figures()
     other = tj.count_regions(net, tj.Gaussian(0.5, 2.0), n, seed=10, chunk_size=4096)
     assert other.freq_of_freq != recs[0].freq_of_freq  # the seed matters
+    big = tj.count_regions(net, tj.Gaussian(0.5, 2.0), n, seed=9 + 2**32, chunk_size=4096)
+    assert big.freq_of_freq != recs[0].freq_of_freq  # ... all 64 bits of it
 
 
 def test_domains_plane_segment_points():

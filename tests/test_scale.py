@@ -80,6 +80,12 @@ for k, chunk in ((1, 8192), (2, 4096), (8, 12288)):
                            devices=jax.devices()[:k])
     assert rec.execution["devices"] == k
     out[k] = rec.figures()
+# An integer network takes the float64 path (x64 only inside the step) on every device.
+con = tj.constructions.ternary_alternating(2, [3])
+tern = [tj.count_regions(con.net, tj.Box(0, 1), 30001, seed=1, devices=jax.devices()[:k])
+        for k in (1, 8)]
+assert tern[0].precision == "float64" and tern[0].distinct == 9
+assert tern[0].figures() == tern[1].figures()
 print("RESULT" + json.dumps(out))
 """
     )

@@ -89,8 +89,8 @@ def count_regions(
         )
     n = _check_int(n_samples, "n_samples", 1)
     seed = _check_int(seed, "seed", 0)
-    if seed >= 2**63:
-        raise ValueError(f"seed must be < 2^63, got {seed}")
+    if seed >= 2**64:
+        raise ValueError(f"seed must be < 2^64, got {seed}")
     chunk = DEFAULT_CHUNK if chunk_size is None else _check_int(chunk_size, "chunk_size", 1)
     if chunk % dev.BLOCK:
         raise ValueError(f"chunk_size must be a multiple of {dev.BLOCK}, got {chunk}")
@@ -144,7 +144,7 @@ def count_regions(
             table.merge_state(saved)
 
     params = device_params(net)
-    base_key = jax.random.key(seed)
+    base_key = dev.seed_key(seed)
     bounds = np.array([n // dev.BLOCK, n % dev.BLOCK, block_hi], dtype=np.int32)
     step = None
     if start < block_hi:
