@@ -204,6 +204,18 @@ def test_murmur3_matches_reference_transcription():
         assert tuple(int(v) for v in h) == _murmur3_x86_128_reference(row.astype("<u4").tobytes())
 
 
+def test_pack_bits_layout():
+    from tern_jax.sampling.keys import pack_bits
+
+    bits = np.random.default_rng(0).random((5, 70)) > 0.5
+    words = np.asarray(pack_bits(bits))
+    assert words.shape == (5, 3) and words.dtype == np.uint32
+    ref = np.zeros((5, 3), np.uint64)
+    for i in range(70):  # bit i -> word i mod W, position i // W
+        ref[:, i % 3] |= bits[:, i].astype(np.uint64) << np.uint64(i // 3)
+    assert np.array_equal(words, ref)
+
+
 def test_key_spec_layout():
     assert key_spec(0).words == 1 and not key_spec(0).hashed
     assert key_spec(33).words == 2 and not key_spec(33).hashed

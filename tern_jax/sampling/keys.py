@@ -1,12 +1,13 @@
 """Activation patterns to fixed-width keys, on device.
 
-A pattern of U ReLU bits (unit active iff pre-activation > 0) is packed little-endian into
-ceil(U / 32) uint32 words. When U <= 128 those words *are* the key (exact, no hashing).
-Otherwise the words go through MurmurHash3_x86_128 (the 128-bit variant with cross-lane
-mixing, applied to the zero-padded words; the pattern length is fixed per network, so the
-padding is injective) and the key is the 4-word digest. Two distinct patterns then share a
-key with probability about 2^-128; for S distinct patterns the chance of any collision is
-about S^2 / 2^129 (math.md section 5), which the result record reports.
+A pattern of U ReLU bits (unit active iff pre-activation > 0) is packed into ceil(U / 32)
+uint32 words (bit i to word i mod W, position i // W: see :func:`pack_bits`). When
+U <= 128 those words *are* the key (exact, no hashing). Otherwise the words go through
+MurmurHash3_x86_128 (the 128-bit variant with cross-lane mixing, applied to the
+zero-padded words; the pattern length is fixed per network, so the padding is injective)
+and the key is the 4-word digest. Two distinct patterns then share a key with probability
+about 2^-128; for S distinct patterns the chance of any collision is about S^2 / 2^129
+(math.md section 5), which the result record reports.
 
 x64 is disabled in JAX, so every key is a tuple of uint32 words.
 """
@@ -87,16 +88,21 @@ def forward_outputs(params: tuple, activations: tuple[str, ...], x: jax.Array) -
 
 
 def pack_bits(bits: jax.Array) -> jax.Array:
-    """Pack (n, U) bools little-endian into (n, max(1, ceil(U/32))) uint32 words."""
+    """Pack (n, U) bools into (n, W) uint32 words, W = max(1, ceil(U/32)).
+
+    Pattern bit i goes to word i mod W, bit position i // W (zero-padded to 32 W bits). This
+    interleaved layout is as injective as the plain one but lets XLA reduce over a middle
+    axis with the words contiguous, which is ~1.7x faster on CPU.
+    """
     n, u = bits.shape
     words = max(1, -(-u // 32))
     pad = words * 32 - u
     if pad:
         bits = jnp.concatenate([bits, jnp.zeros((n, pad), dtype=bool)], axis=1)
-    b = bits.reshape(n, words, 32).astype(jnp.uint32)
-    shifts = jnp.arange(32, dtype=jnp.uint32)
+    b = bits.reshape(n, 32, words).astype(jnp.uint32)
+    shifts = jnp.arange(32, dtype=jnp.uint32)[:, None]
     # Bits are disjoint, so the sum is an OR.
-    return jnp.sum(b << shifts, axis=2, dtype=jnp.uint32)
+    return jnp.sum(b << shifts, axis=1, dtype=jnp.uint32)
 
 
 def _rotl(x: jax.Array, r: int) -> jax.Array:
