@@ -21,7 +21,8 @@ class RegionCount:
     the domain) unless ``sketch`` is set, in which case it is an estimate with the error
     bound given there. ``chao1``/``chao1_ci``/``good_toulmin_2x`` are estimates (None when
     ``saturated``). ``collision_probability`` is 0 for exact keys (<= 128 ReLU units).
-    ``precision`` is the float type of the forward pass (float32 or float64).
+    ``precision`` is the float type of the forward pass (float32 or float64). In sketch
+    mode ``freq_of_freq`` holds the kept subset's exact f_k scaled by 2^level (estimates).
     """
 
     n_samples: int
