@@ -17,9 +17,13 @@ from hypothesis import strategies as st
 
 import tern_jax as tj
 from tern_jax import constructions as C
-from tern_jax.demo import example_35
 
 MODES = ("exact", "float64")
+
+
+def example_35() -> tj.ReLUNet:
+    """math.md 3.5 (test_constructions checks that these are its matrices)."""
+    return tj.constructions.ternary_alternating(1, [3]).net
 
 
 def exact_patterns(net, num: np.ndarray, den: int) -> np.ndarray:
