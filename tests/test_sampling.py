@@ -216,6 +216,41 @@ def test_pack_bits_layout():
     assert np.array_equal(words, ref)
 
 
+@pytest.mark.parametrize(
+    "widths, acts",
+    [
+        ((5, 37, 3, 64), ("relu", "relu", "identity", "relu")),  # words not layer-aligned
+        ((64, 64, 64), ("identity", "relu", "relu")),
+        ((4, 4), ("identity", "identity")),  # no ReLU bits
+        ((200,), ("relu",)),  # hashed width
+    ],
+)
+def test_forward_words_match_pack_bits_layout(widths, acts):
+    import jax.numpy as jnp
+
+    from tern_jax.sampling.keys import forward_bits, forward_words
+
+    rng = np.random.default_rng(1)
+    dims = (3, *widths, 2)
+    params = tuple(
+        (
+            jnp.asarray(rng.integers(-1, 2, (a, b)), jnp.float32),
+            jnp.asarray(rng.integers(-1, 2, b), jnp.float32),
+        )
+        for a, b in itertools.pairwise(dims)
+    )
+    x = jnp.asarray(rng.uniform(-2, 2, (50, 3)), jnp.float32)
+    full = (*acts, "identity")
+    bits = np.asarray(forward_bits(params, full, x))
+    words = np.asarray(forward_words(params, full, x))
+    w = max(1, -(-bits.shape[1] // 32))
+    ref = np.zeros((50, w), np.uint64)
+    for i in range(bits.shape[1]):  # bit i -> word i mod W, position i // W
+        ref[:, i % w] |= bits[:, i].astype(np.uint64) << np.uint64(i // w)
+    assert bits.any() or bits.shape[1] == 0
+    assert words.dtype == np.uint32 and np.array_equal(words, ref)
+
+
 def test_key_spec_layout():
     assert key_spec(0).words == 1 and not key_spec(0).hashed
     assert key_spec(33).words == 2 and not key_spec(33).hashed

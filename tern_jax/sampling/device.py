@@ -24,7 +24,7 @@ from jax import lax
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from .domains import ResolvedDomain, sampler_needs_index
-from .keys import KeySpec, forward_bits, forward_outputs, murmur3_x86_128, pattern_keys
+from .keys import KeySpec, forward_outputs, forward_words, murmur3_x86_128, words_to_keys
 
 BLOCK = 4096  # canonical rows per random block and per compute tile
 AXIS = "devices"
@@ -178,10 +178,10 @@ def build_step(
             # Samples are float32 values, exact in float64; only the forward pass widens.
             with jax.enable_x64(True):
                 p64 = tuple((jnp.asarray(w), jnp.asarray(b)) for w, b in consts)
-                bits = forward_bits(p64, acts, x.astype(jnp.float64))
+                words = forward_words(p64, acts, x.astype(jnp.float64))
         else:
-            bits = forward_bits(params, acts, x)
-        keys = pattern_keys(spec, bits)
+            words = forward_words(params, acts, x)
+        keys = words_to_keys(spec, words)
         weight = _valid_rows(block, bounds).astype(jnp.int32)
         # Sort/dedupe per tile: as good as per chunk for few patterns, and n log n on 4096
         # rows inside the loop is cheaper (measured) than one sort of the whole chunk.
