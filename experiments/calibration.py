@@ -12,7 +12,7 @@ from _common import plt, save, study_main
 
 SETTINGS = {
     "smoke": {"ns": [100, 3000], "seeds": 2},  # a seconds-long run for the test suite
-    "quick": {"ns": [100, 300, 1_000, 3_000, 10_000, 30_000, 100_000], "seeds": 5},
+    "quick": {"ns": [100, 1_000, 10_000, 100_000, 1_000_000], "seeds": 8},
     "full": {"ns": [10**k for k in range(2, 8)], "seeds": 20},
 }
 
@@ -106,6 +106,13 @@ def run(setting: str, out_dir: str):
             f"{final[3]:.1f} on average (Chao1 {final[4]:.1f}, truth inside the interval for "
             f"{final[7]:.0%} of seeds)."
         )
+    inside_all = np.mean([r[7] for r in rows])
+    findings.append(
+        f"Over all rows the Chao1 interval held the exact count in {inside_all:.0%} of runs. "
+        "Where it misses, the missing regions are tiny (masses far below 1/N): coverage is "
+        "already ~1 because it measures the sampling mass seen, not the number of regions. "
+        "Sampled counts and Chao1 are lower bounds for the count on the domain."
+    )
     figs.append(
         Figure(
             save(fig, out_dir, "calibration.png"),

@@ -51,6 +51,7 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.perf_counter()
         result = load_study(name).run(args.setting, os.path.join(args.out, name))
         result.seconds = time.perf_counter() - t0
+        result.rank = STUDIES.index(name)
         write_study(result, args.out)
         for line in result.findings:
             print(f"   {line}")

@@ -43,7 +43,7 @@ SETTINGS = {
         "runs": [("alternating", [8, 8, 8, 8])],
     },
     "quick": {
-        "steps": 1000,
+        "steps": 1500,
         "checkpoint_every": 500,
         "count_every": 250,
         "count_samples": 20_000,

@@ -62,6 +62,7 @@ class StudyResult:
     figures: list[Figure] = field(default_factory=list)
     findings: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    rank: int = 100  # position in the report (then by name)
     version: str = field(default_factory=package_version)
 
 
@@ -108,7 +109,7 @@ def load_study(study_dir: str | os.PathLike) -> StudyResult:
 
 
 def load_studies(run_dir: str | os.PathLike) -> list[StudyResult]:
-    """Every study under ``run_dir``, in the order of their directory names."""
+    """Every study under ``run_dir``, ordered by rank, then by name."""
     run_dir = os.fspath(run_dir)
     if not os.path.isdir(run_dir):
         raise FileNotFoundError(f"no run directory at {run_dir!r}")
@@ -118,7 +119,7 @@ def load_studies(run_dir: str | os.PathLike) -> list[StudyResult]:
             studies.append(load_study(os.path.join(run_dir, name)))
     if not studies:
         raise ValueError(f"{run_dir!r} holds no study results (no */{STUDY_FILE})")
-    return studies
+    return sorted(studies, key=lambda s: (s.rank, s.name))
 
 
 def render_markdown(studies: list[StudyResult], title: str = "tern_jax report") -> str:
