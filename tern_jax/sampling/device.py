@@ -7,9 +7,9 @@ shape, so sample i (block i // BLOCK, row i % BLOCK) and its pattern depend only
 
 One *step* runs data-parallel over a 1-D device mesh with ``jax.shard_map``: each device
 takes ``blocks_per_device`` consecutive blocks (a ``lax.map`` over tiles keeps intermediates
-small), and within each tile groups equal keys with one single-operand sort and reduces
-them to (key, count) pairs in fixed-size arrays. Rows past N get weight 0. Only those pairs cross to
-the host.
+small), hashes the chunk's packed patterns in one pass, and within each tile groups equal
+keys with one single-operand sort and reduces them to (key, count) pairs in fixed-size
+arrays. Rows past N get weight 0. Only those pairs cross to the host.
 """
 
 from __future__ import annotations
@@ -172,27 +172,34 @@ def build_step(
         raise ValueError(f"precision must be 'float32' or 'float64', got {precision!r}")
     consts = [(np.asarray(w), np.asarray(b)) for w, b in zip(net.weights, net.biases)]
 
-    def tile(params, base_key, bounds, block):
+    def tile_words(params, base_key, bounds, block):
         x = _block_inputs(domain, base_key, block)
+        weight = _valid_rows(block, bounds).astype(jnp.int32)
         if f64:
             # Samples are float32 values, exact in float64; only the forward pass widens.
             with jax.enable_x64(True):
                 p64 = tuple((jnp.asarray(w), jnp.asarray(b)) for w, b in consts)
-                words = forward_words(p64, acts, x.astype(jnp.float64))
-        else:
-            words = forward_words(params, acts, x)
-        # Materialise the keys once: otherwise XLA fuses the (cheap-looking) hash into each
-        # consumer, recomputing it per gathered element in sort_dedupe (measured ~1.2-2x
-        # slower step for hashed keys).
-        keys = lax.optimization_barrier(words_to_keys(spec, words))
-        weight = _valid_rows(block, bounds).astype(jnp.int32)
+                return forward_words(p64, acts, x.astype(jnp.float64)), weight
+        return forward_words(params, acts, x), weight
+
+    def tile_dedupe(args):
         # Sort/dedupe per tile: as good as per chunk for few patterns, and n log n on 4096
         # rows inside the loop is cheaper (measured) than one sort of the whole chunk.
-        return sort_dedupe(keys, weight, group_codes(spec, keys))
+        return sort_dedupe(*args)
 
     def per_device(params, base_key, first_block, bounds):
         blocks = first_block[0] + jnp.arange(blocks_per_device, dtype=jnp.int32)
-        keys, counts = lax.map(functools.partial(tile, params, base_key, bounds), blocks)
+        words, weight = lax.map(functools.partial(tile_words, params, base_key, bounds), blocks)
+        # Hash the whole chunk outside the loop: XLA:CPU compiles this elementwise chain
+        # ~10x slower inside a lax.map body (measured 140 vs 12 ns/row for 16 words).
+        flat = words.reshape(-1, words.shape[-1])
+        keys = words_to_keys(spec, flat)
+        codes = group_codes(spec, keys)
+        shape = (blocks_per_device, BLOCK)
+        keys, counts = lax.map(
+            tile_dedupe,
+            (keys.reshape(*shape, spec.words), weight, codes.reshape(*shape, 2)),
+        )
         return keys.reshape(-1, spec.words), counts.reshape(-1)
 
     rep = PartitionSpec()
