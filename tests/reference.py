@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
 from fractions import Fraction
 
 import numpy as np
+from hypothesis import strategies as st
+
+import tern_jax as tj
 
 
 def exact_patterns(net, num: np.ndarray, den: int) -> np.ndarray:
@@ -28,3 +32,26 @@ def exact_patterns(net, num: np.ndarray, den: int) -> np.ndarray:
             z = np.where(z > 0, z, 0)
         h = z
     return np.concatenate(bits, axis=1) if bits else np.zeros((len(h), 0), bool)
+
+
+@st.composite
+def small_nets(draw, n0=None, ternary=None, max_width=5):
+    """Random small networks for property tests: ternary codes, or dyadic reals (multiples
+    of 1/8, on which float64 arithmetic is exact enough that float64 and exact modes must
+    agree). ``n0`` None draws the input dimension from 1..3."""
+    n0 = draw(st.integers(1, 3)) if n0 is None else n0
+    ternary = draw(st.booleans()) if ternary is None else ternary
+    depth = draw(st.integers(1, 3))
+    widths = [draw(st.integers(1, max_width)) for _ in range(depth)]
+    acts = [draw(st.sampled_from(["relu", "relu", "identity"])) for _ in range(depth)]
+    rng = np.random.default_rng(draw(st.integers(0, 2**31 - 1)))
+    dims = [n0, *widths, draw(st.integers(1, 2))]
+    ws, bs = [], []
+    for a, b in itertools.pairwise(dims):
+        if ternary:
+            ws.append(rng.integers(-1, 2, size=(a, b)).astype(float))
+            bs.append(rng.integers(-1, 2, size=b).astype(float))
+        else:
+            ws.append(np.round(rng.normal(size=(a, b)) * 8) / 8)
+            bs.append(np.round(rng.normal(size=b) * 8) / 8)
+    return tj.ReLUNet.from_arrays(ws, bs, [*acts, "identity"])

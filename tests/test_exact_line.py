@@ -6,7 +6,6 @@ case), or from an independent method: a plain numpy float64 forward pass on samp
 
 from __future__ import annotations
 
-import itertools
 import json
 from fractions import Fraction
 
@@ -14,7 +13,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from reference import exact_patterns
+from reference import exact_patterns, small_nets
 
 import tern_jax as tj
 from tern_jax import constructions as C
@@ -234,29 +233,6 @@ def test_bad_nd_domains():
 
 
 # -- property tests: exact vs sampling, exact vs float64 ------------------------------------------
-
-
-@st.composite
-def small_nets(draw, n0=None, ternary=None):
-    n0 = draw(st.integers(1, 3)) if n0 is None else n0
-    ternary = draw(st.booleans()) if ternary is None else ternary
-    depth = draw(st.integers(1, 3))
-    widths = [draw(st.integers(1, 5)) for _ in range(depth)]
-    acts = [draw(st.sampled_from(["relu", "relu", "identity"])) for _ in range(depth)]
-    seed = draw(st.integers(0, 2**31 - 1))
-    rng = np.random.default_rng(seed)
-    dims = [n0, *widths, draw(st.integers(1, 2))]
-    ws, bs = [], []
-    for a, b in itertools.pairwise(dims):
-        if ternary:
-            ws.append(rng.integers(-1, 2, size=(a, b)).astype(float))
-            bs.append(rng.integers(-1, 2, size=b).astype(float))
-        else:
-            # Dyadic values (multiples of 1/8): float64 arithmetic on them is exact enough
-            # that the float64 mode must agree with the exact mode.
-            ws.append(np.round(rng.normal(size=(a, b)) * 8) / 8)
-            bs.append(np.round(rng.normal(size=b) * 8) / 8)
-    return tj.ReLUNet.from_arrays(ws, bs, [*acts, "identity"])
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

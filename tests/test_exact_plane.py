@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from reference import exact_patterns
+from reference import exact_patterns, small_nets
 
 import tern_jax as tj
 from tern_jax import constructions as C
@@ -227,25 +227,6 @@ def test_bad_planes():
 # -- property tests ----------------------------------------------------------------------------
 
 
-@st.composite
-def small_nets(draw, n0=2):
-    ternary = draw(st.booleans())
-    depth = draw(st.integers(1, 3))
-    widths = [draw(st.integers(1, 4)) for _ in range(depth)]
-    acts = [draw(st.sampled_from(["relu", "relu", "identity"])) for _ in range(depth)]
-    rng = np.random.default_rng(draw(st.integers(0, 2**31 - 1)))
-    dims = [n0, *widths, draw(st.integers(1, 2))]
-    ws, bs = [], []
-    for a, b in itertools.pairwise(dims):
-        if ternary:
-            ws.append(rng.integers(-1, 2, size=(a, b)).astype(float))
-            bs.append(rng.integers(-1, 2, size=b).astype(float))
-        else:
-            ws.append(np.round(rng.normal(size=(a, b)) * 8) / 8)
-            bs.append(np.round(rng.normal(size=b) * 8) / 8)
-    return tj.ReLUNet.from_arrays(ws, bs, [*acts, "identity"])
-
-
 def _inside(poly: np.ndarray, pts: np.ndarray) -> np.ndarray:
     """Points strictly inside a counter-clockwise convex polygon."""
     ok = np.ones(len(pts), dtype=bool)
@@ -255,7 +236,9 @@ def _inside(poly: np.ndarray, pts: np.ndarray) -> np.ndarray:
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(net=small_nets(), n0=st.sampled_from([2, 3]), seed=st.integers(0, 2**31 - 1))
+@given(
+    net=small_nets(n0=2, max_width=4), n0=st.sampled_from([2, 3]), seed=st.integers(0, 2**31 - 1)
+)
 def test_exact_vs_sampling_and_float64(net, n0, seed):
     rng = np.random.default_rng(seed)
     if n0 == 3:  # the same network family on a plane of R^3: prepend a 3 -> 2 ternary map
