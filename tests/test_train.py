@@ -33,25 +33,17 @@ def _write_config(path, **fields):
     return str(path)
 
 
+def quick_args(out) -> list[str]:
+    """``tern-jax train`` on the quick config, shortened: 600 steps, fewer samples."""
+    sets = ["steps=600", "count_every=300", "count_samples=4000"]
+    return ["train", QUICK, "--out", str(out), "--quiet", *(a for s in sets for a in ("--set", s))]
+
+
 @pytest.fixture(scope="module")
 def quick_run(tmp_path_factory):
     """The quick config, shortened (600 steps, fewer samples), run through the CLI."""
     out = tmp_path_factory.mktemp("quick") / "run"
-    rc = cli_main(
-        [
-            "train",
-            QUICK,
-            "--out",
-            str(out),
-            "--quiet",
-            "--set",
-            "steps=600",
-            "--set",
-            "count_every=300",
-            "--set",
-            "count_samples=4000",
-        ]
-    )
+    rc = cli_main(quick_args(out))
     assert rc == 0
     return out
 
@@ -160,21 +152,7 @@ def test_count_and_exact_cli_accept_checkpoint_dirs(quick_run, capsys):
 
 def test_rerun_of_a_finished_run_changes_nothing(quick_run, capsys):
     before = tj.load_network(quick_run / "network.npz").fingerprint
-    rc = cli_main(
-        [
-            "train",
-            QUICK,
-            "--out",
-            str(quick_run),
-            "--quiet",
-            "--set",
-            "steps=600",
-            "--set",
-            "count_every=300",
-            "--set",
-            "count_samples=4000",
-        ]
-    )
+    rc = cli_main(quick_args(quick_run))
     assert rc == 0
     assert "resuming from checkpoint step 600" in capsys.readouterr().out
     assert tj.load_network(quick_run / "network.npz").fingerprint == before
