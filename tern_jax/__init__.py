@@ -41,6 +41,7 @@ _SUBMODULES = {
     "plots",
     "quantize",
     "random_nets",
+    "tasks",
     "records",
     "report",
     "sampling",
