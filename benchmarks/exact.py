@@ -51,19 +51,32 @@ def bench_1d(blocks, repeat):
                 repeat,
             )
             rows.append(
-                {
-                    "engine": "line",
-                    "network": f"3.2 n0=1 p=[4]*{k}",
-                    "domain": "R" if whole else "[0,1]",
-                    "mode": mode,
-                    "activation_regions": r.activation_regions,
-                    "linear_regions": r.linear_regions,
-                    "seconds": sec,
-                    "rate": r.activation_regions / sec,
-                    "unit": "pieces/s",
-                }
+                _row(
+                    "line",
+                    f"3.2 n0=1 p=[4]*{k}",
+                    "R" if whole else "[0,1]",
+                    mode,
+                    r,
+                    sec,
+                    "pieces/s",
+                )
             )
     return rows
+
+
+def _row(engine, network, domain, mode, r, sec, unit) -> dict:
+    """One table row: the exact counts of result ``r`` and its rate (pieces or cells per s)."""
+    return {
+        "engine": engine,
+        "network": network,
+        "domain": domain,
+        "mode": mode,
+        "activation_regions": r.activation_regions,
+        "linear_regions": r.linear_regions,
+        "seconds": sec,
+        "rate": r.activation_regions / sec,
+        "unit": unit,
+    }
 
 
 def bench_2d(widths, repeat, exact_float_max):
@@ -80,17 +93,15 @@ def bench_2d(widths, repeat, exact_float_max):
                 repeat,
             )
             rows.append(
-                {
-                    "engine": "plane",
-                    "network": f"random {'ternary' if ternary else 'gaussian'} [{w},{w},{w}]",
-                    "domain": "[-3,3]^2",
-                    "mode": mode,
-                    "activation_regions": r.activation_regions,
-                    "linear_regions": r.linear_regions,
-                    "seconds": sec,
-                    "rate": r.activation_regions / sec,
-                    "unit": "cells/s",
-                }
+                _row(
+                    "plane",
+                    f"random {'ternary' if ternary else 'gaussian'} [{w},{w},{w}]",
+                    "[-3,3]^2",
+                    mode,
+                    r,
+                    sec,
+                    "cells/s",
+                )
             )
     return rows
 
@@ -105,19 +116,7 @@ def bench_2d_constructions(sizes, repeat):
             ),
             repeat,
         )
-        rows.append(
-            {
-                "engine": "plane",
-                "network": f"3.2 n0=2 p={ps}",
-                "domain": "[0,1]^2",
-                "mode": r.mode,
-                "activation_regions": r.activation_regions,
-                "linear_regions": r.linear_regions,
-                "seconds": sec,
-                "rate": r.activation_regions / sec,
-                "unit": "cells/s",
-            }
-        )
+        rows.append(_row("plane", f"3.2 n0=2 p={ps}", "[0,1]^2", r.mode, r, sec, "cells/s"))
     return rows
 
 

@@ -86,6 +86,21 @@ def _vec(text: str, what: str):
         raise ValueError(str(e)) from None
 
 
+def _pair(parts: list[str], kind: str, names: tuple[str, str], spec: str):
+    """Two domain parameters, written ``A,B`` (two scalars) or ``A1,..;B1,..`` (vectors)."""
+    a, b = names
+    if len(parts) == 1:
+        v = _vec(parts[0], f"--domain {kind}")
+        if v.size != 2:
+            raise ValueError(f"--domain {kind}:{a},{b} takes two numbers, got {parts[0]!r}")
+        return float(v[0]), float(v[1])
+    if len(parts) == 2:
+        return _vec(parts[0], f"--domain {kind} {a}"), _vec(parts[1], f"--domain {kind} {b}")
+    raise ValueError(
+        f"--domain {kind}: expected {kind}:{a},{b} or {kind}:{a}1,..;{b}1,.., got {spec!r}"
+    )
+
+
 def parse_domain(spec: str):
     """Parse a ``--domain`` string into a domain object (ValueError on bad input)."""
     from ..sampling import domains as D
@@ -93,26 +108,11 @@ def parse_domain(spec: str):
     kind, _, rest = spec.partition(":")
     kind = kind.strip().lower()
     parts = [p for p in rest.split(";")] if rest else []
-    if kind == "box":
-        if len(parts) == 1:
-            v = _vec(parts[0], "--domain box")
-            if v.size != 2:
-                raise ValueError(f"--domain box:LO,HI takes two numbers, got {parts[0]!r}")
-            return D.Box(float(v[0]), float(v[1]))
-        if len(parts) == 2:
-            return D.Box(_vec(parts[0], "--domain box LO"), _vec(parts[1], "--domain box HI"))
-        raise ValueError(f"--domain box: expected box:LO,HI or box:LO1,..;HI1,.., got {spec!r}")
-    if kind == "gaussian":
-        if not parts:
-            return D.Gaussian(0.0, 1.0)
-        if len(parts) == 1:
-            v = _vec(parts[0], "--domain gaussian")
-            if v.size != 2:
-                raise ValueError(f"--domain gaussian:MEAN,STD takes two numbers, got {spec!r}")
-            return D.Gaussian(float(v[0]), float(v[1]))
-        if len(parts) == 2:
-            return D.Gaussian(_vec(parts[0], "gaussian MEAN"), _vec(parts[1], "gaussian STD"))
-        raise ValueError(f"--domain gaussian: too many ';' parts in {spec!r}")
+    if kind == "gaussian" and not parts:
+        return D.Gaussian(0.0, 1.0)
+    if kind in ("box", "gaussian"):
+        ctor, names = (D.Box, ("LO", "HI")) if kind == "box" else (D.Gaussian, ("MEAN", "STD"))
+        return ctor(*_pair(parts, kind, names, spec))
     if kind == "plane":
         if len(parts) != 4:
             raise ValueError(f"--domain plane:ORIGIN;U;V;U0,U1,V0,V1 needs 4 parts, got {spec!r}")
