@@ -181,22 +181,9 @@ def plot_region_series(series: Sequence[dict], path: str | os.PathLike) -> str:
             if field is not None:
                 ax.plot(steps, [r[key][field] for r in rows], "o-", ms=3, color=colors[m], label=m)
             else:
-                ax.plot(
-                    steps,
-                    [r[key]["activation_regions"] for r in rows],
-                    "o-",
-                    ms=3,
-                    color=colors[m],
-                    label=f"{m} activation",
-                )
-                ax.plot(
-                    steps,
-                    [r[key]["linear_regions"] for r in rows],
-                    "s--",
-                    ms=3,
-                    color=colors[m],
-                    label=f"{m} linear",
-                )
+                for kind, style in (("activation", "o-"), ("linear", "s--")):
+                    values = [r[key][f"{kind}_regions"] for r in rows]
+                    ax.plot(steps, values, style, ms=3, color=colors[m], label=f"{m} {kind}")
         ax.set_title(title, fontsize=9)
         ax.set_xlabel("training step")
         ax.set_ylabel("regions")
