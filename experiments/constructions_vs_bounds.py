@@ -201,8 +201,10 @@ def run(setting: str, out_dir: str):
             depths = [len(r[1].split(",")) for r in sel]
             findings.append(
                 f"n0={n0}, general width {n}: the doubled-width, doubled-depth ternary "
-                f"construction reaches {min(ratios):.3g}-{max(ratios):.3g} of Montufar's "
-                f"general bound for depths L = {min(depths)}..{max(depths)}: a constant factor "
+                f"construction's regions on the unit cube (linear, exact; sampled activation "
+                f"regions for n0=3) reach {min(ratios):.3g}-{max(ratios):.3g} of Montufar's "
+                f"lower bound over R^n0 for depths L = {min(depths)}..{max(depths)}: "
+                "a constant factor "
                 "p^n0 / sum_j C(n, j), p = n // n0, that does not shrink with depth."
             )
     return StudyResult(

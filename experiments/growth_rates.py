@@ -125,7 +125,7 @@ def run(setting: str, out_dir: str):
         assert ex.linear_regions == c.regions_unit_cube == 4**k
         rows.append(["3.2 n0=2", "depth", 2, 2 * k, 8, ex.activation_regions, ex.linear_regions])
     findings.append(
-        f"3.2, n0=2, p=2: exact plane counts 4^K on the unit square for K = 1.."
+        f"3.2, n0=2, p=2: 4^K linear regions on the unit square (exact, plane engine) for K = 1.."
         f"{cfg['n0_2_blocks']} blocks (p^(n0 K))."
     )
 
@@ -155,7 +155,8 @@ def run(setting: str, out_dir: str):
     rate, _ = fit_line([r[1] for r in sel], np.log([max(r[3], 1) for r in sel]))
     findings.append(
         f"Random ternary alternating nets (width {widest}) on a segment of length 2*sqrt(13): "
-        f"mean linear regions change by a factor {np.exp(rate):.2f} per hidden layer — "
+        "mean linear regions (exact, line engine) change by a factor "
+        f"{np.exp(rate):.2f} per hidden layer — "
         "far below the constructions' growth."
     )
     figs.append(
