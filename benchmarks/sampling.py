@@ -4,7 +4,9 @@ Reference networks: input dim 2, 8 hidden layers of width 64, random ternary wei
 biases, (a) alternating identity/ReLU and (b) all ReLU. For N samples on the box [-1, 1]^2
 it prints, in one run, the forward-only rate (same sampling, same tiling and chunking,
 outputs only), the full pipeline rate (patterns + keys + device sort/dedupe + host merge)
-and their ratio. Compile time is excluded from both (one warm-up step each).
+and their ratio. Compile time is excluded from both (one warm-up step each). The pipeline
+runs with the platform's default grouping of equal patterns (``dedupe="auto"``: hash slots
+on CPU, sort on GPU/TPU); the other grouping is timed too, for comparison.
 
     .venv/bin/python benchmarks/sampling.py [--samples 4194304] [--chunk 65536]
 """
@@ -43,21 +45,31 @@ def forward_rate(net, domain, n: int, chunk: int, devices=None, repeats: int = 3
     per_step = bpd * mesh.devices.size
     steps = -(-n // (per_step * dev.BLOCK))
     step(params, key, dev.first_blocks_array(mesh, 0, bpd)).block_until_ready()  # compile
-    t = time.perf_counter()
-    outs = [
-        step(params, key, dev.first_blocks_array(mesh, s * per_step, bpd)) for s in range(steps)
-    ]
-    jax.block_until_ready(outs)
-    return steps * per_step * dev.BLOCK / (time.perf_counter() - t)
+    best = float("inf")
+    for _ in range(repeats):
+        t = time.perf_counter()
+        outs = [
+            step(params, key, dev.first_blocks_array(mesh, s * per_step, bpd)) for s in range(steps)
+        ]
+        jax.block_until_ready(outs)
+        best = min(best, time.perf_counter() - t)
+    return steps * per_step * dev.BLOCK / best
 
 
 def pipeline_rate(
-    net, domain, n: int, chunk: int, devices=None, repeats: int = 3, precision="float32"
+    net,
+    domain,
+    n: int,
+    chunk: int,
+    devices=None,
+    repeats: int = 3,
+    precision="float32",
+    dedupe="auto",
 ) -> tuple[float, object]:
     """Best-of-``repeats`` full-pipeline rate (inputs/s) and the last record."""
     import tern_jax as tj
 
-    kw = dict(chunk_size=chunk, devices=devices, precision=precision)
+    kw = dict(chunk_size=chunk, devices=devices, precision=precision, dedupe=dedupe)
     ndev = len(devices) if devices is not None else 1
     tj.count_regions(net, domain, chunk * ndev, **kw)  # compile
     best, rec = float("inf"), None
@@ -76,21 +88,27 @@ def main() -> None:
     import jax
 
     import tern_jax as tj
+    from tern_jax.sampling.device import dedupe_method
 
     dom = tj.Box(-1.0, 1.0)
-    print(f"devices: {jax.devices()}  N={args.samples:,}  chunk={args.chunk:,}")
+    main_dd = dedupe_method("auto", jax.devices()[0].platform)
+    other_dd = "sort" if main_dd == "slots" else "slots"
+    print(f"devices: {jax.devices()}  N={args.samples:,}  chunk={args.chunk:,}  dedupe={main_dd}")
     print(
         f"{'network':<24}{'forward f32/s':>15}{'pipeline f32/s':>16}{'ratio':>7}"
-        f"{'pipeline f64/s':>16}{'distinct':>10}"
+        f"{'(' + other_dd + ') f32/s':>17}{'pipeline f64/s':>16}{'distinct':>10}"
     )
     for name, all_relu in (("alternating 2-64x8-1", False), ("all-ReLU 2-64x8-1", True)):
         net = reference_net(all_relu)
         fwd = forward_rate(net, dom, args.samples, args.chunk)
         pipe, rec = pipeline_rate(net, dom, args.samples, args.chunk)
+        other, rec_o = pipeline_rate(net, dom, args.samples, args.chunk, dedupe=other_dd)
         pipe64, rec64 = pipeline_rate(net, dom, args.samples, args.chunk, precision="float64")
+        assert rec_o.figures() == rec.figures(), "the two groupings disagree"
         print(
-            f"{name:<24}{fwd:>15,.0f}{pipe:>16,.0f}{pipe / fwd:>7.2f}{pipe64:>16,.0f}"
-            f"{rec.distinct:>10,}  ({rec.key_kind}; f64 distinct {rec64.distinct:,})"
+            f"{name:<24}{fwd:>15,.0f}{pipe:>16,.0f}{pipe / fwd:>7.2f}{other:>17,.0f}"
+            f"{pipe64:>16,.0f}{rec.distinct:>10,}  ({rec.key_kind}; f64 distinct "
+            f"{rec64.distinct:,})"
         )
 
 

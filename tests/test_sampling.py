@@ -261,6 +261,81 @@ def test_key_spec_layout():
     assert key_spec(100).collision_probability(10**9) == 0.0
 
 
+# -- on-device grouping ---------------------------------------------------------------------
+
+
+def _grouped_totals(keys, counts) -> dict:
+    """Per-key total of the (key, count) rows a dedupe returned (what the host merge does)."""
+    out: dict = {}
+    for k, c in zip(map(tuple, np.asarray(keys).tolist()), np.asarray(counts).tolist()):
+        if c:
+            out[k] = out.get(k, 0) + c
+    return out
+
+
+def _dedupe_input(rng, n, distinct, words):
+    pool = rng.integers(0, 2**32, size=(distinct, words), dtype=np.uint64).astype(np.uint32)
+    keys = pool[rng.zipf(1.3, size=n) % distinct]  # heavy hitters and singletons
+    weight = (rng.random(n) < 0.9).astype(np.int32)  # rows past N have weight 0
+    return keys, weight
+
+
+@pytest.mark.parametrize("method", ["slots", "sort"])
+@pytest.mark.parametrize("words", [1, 2, 4])
+def test_dedupe_totals_equal_weighted_unique(method, words):
+    import jax.numpy as jnp
+
+    from tern_jax.sampling.keys import KeySpec
+
+    rng = np.random.default_rng(words)
+    n = 8192
+    keys, weight = _dedupe_input(rng, n, 3000, words)
+    spec = KeySpec(32 * words, words, False)
+    codes = dev.group_codes(spec, jnp.asarray(keys))
+    fn = dev.slot_dedupe if method == "slots" else dev.sort_dedupe
+    out_keys, counts = fn(jnp.asarray(keys), jnp.asarray(weight), codes)
+    uniq, ref = np.unique(keys[weight > 0], axis=0, return_counts=True)
+    expected = {tuple(k): int(c) for k, c in zip(uniq.tolist(), ref)}
+    assert _grouped_totals(out_keys, counts) == expected
+    # Grouping, not just passing rows through: at most ~1% of keys left split.
+    assert len(expected) <= int(np.count_nonzero(np.asarray(counts))) <= 1.01 * len(expected)
+
+
+def test_slot_dedupe_stays_exact_when_every_slot_collides():
+    import jax.numpy as jnp
+
+    rng = np.random.default_rng(5)
+    keys, weight = _dedupe_input(rng, 4096, 50, 4)
+    codes = jnp.zeros((4096, 2), jnp.uint32)  # one slot for every key, in every round
+    out_keys, counts = dev.slot_dedupe(jnp.asarray(keys), jnp.asarray(weight), codes)
+    uniq, ref = np.unique(keys[weight > 0], axis=0, return_counts=True)
+    assert _grouped_totals(out_keys, counts) == {
+        tuple(k): int(c) for k, c in zip(uniq.tolist(), ref)
+    }
+    # Each round groups only the key of the slot's first pending row; the rest stay single.
+    valid = keys[weight > 0]
+    a = valid[0]
+    b = valid[np.any(valid != a, axis=1)][0]
+    n_a, n_b = (int(np.all(valid == k, axis=1).sum()) for k in (a, b))
+    assert np.count_nonzero(np.asarray(counts)) == len(valid) - n_a - n_b + 2
+
+
+def test_record_independent_of_dedupe_method():
+    rng = np.random.default_rng(11)
+    for net in (
+        _random_net(rng, [2, 16, 16, 1], ["relu", "relu"], ternary=True),  # exact keys
+        _random_net(rng, [2, 80, 80, 1], ["relu", "relu"]),  # hashed keys
+    ):
+        recs = [
+            tj.count_regions(net, tj.Box(-2.0, 2.0), 50_000, seed=4, dedupe=m)
+            for m in ("slots", "sort")
+        ]
+        assert recs[0].distinct > 30
+        assert recs[0].figures() == recs[1].figures()
+        assert [r.execution["dedupe"] for r in recs] == ["slots", "sort"]
+    assert tj.count_regions(net, tj.Box(-2.0, 2.0), 10).execution["dedupe"] == "slots"  # CPU
+
+
 # -- determinism ----------------------------------------------------------------------------
 
 
@@ -371,6 +446,8 @@ def test_bad_input_errors():
         tj.count_regions(net, tj.Box(1, 0), 10)
     with pytest.raises(ValueError, match="domain"):
         tj.count_regions(net, (0, 1), 10)
+    with pytest.raises(ValueError, match="dedupe must be one of"):
+        tj.count_regions(net, tj.Box(0, 1), 10, dedupe="hash")
 
 
 # -- host table -----------------------------------------------------------------------------

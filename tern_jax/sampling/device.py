@@ -7,10 +7,11 @@ shape, so sample i (block i // BLOCK, row i % BLOCK) and its pattern depend only
 
 One *step* runs data-parallel over a 1-D device mesh with ``jax.shard_map``: each device
 takes ``blocks_per_device`` consecutive blocks (a ``lax.map`` over tiles keeps intermediates
-small), hashes the chunk's packed patterns in one pass, and within each group of
-``SORT_BLOCKS`` tiles groups equal keys with one single-operand sort and reduces them to
-(key, count) pairs in fixed-size arrays. Rows past N get weight 0. Only those pairs cross to
-the host.
+small), hashes the chunk's packed patterns in one pass, and groups equal keys into
+(key, count) rows in fixed-size arrays: on CPU through a scratch hash table over the whole
+chunk (:func:`slot_dedupe`, linear work), on accelerators by one single-operand sort per
+group of ``SORT_BLOCKS`` tiles (:func:`sort_dedupe`). Rows past N get weight 0. Only those
+pairs cross to the host, whose merge makes the counts exact whichever grouping ran.
 """
 
 from __future__ import annotations
@@ -26,7 +27,14 @@ from jax import lax
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from .domains import ResolvedDomain, sampler_needs_index
-from .keys import KeySpec, forward_outputs, forward_words, murmur3_x86_128, words_to_keys
+from .keys import (
+    KeySpec,
+    fmix32,
+    forward_outputs,
+    forward_words,
+    murmur3_x86_128,
+    words_to_keys,
+)
 
 BLOCK = 4096  # canonical rows per random block and per compute tile
 AXIS = "devices"
@@ -86,7 +94,7 @@ def group_codes(spec: KeySpec, keys: jax.Array) -> jax.Array:
 def sort_dedupe(
     keys: jax.Array, weight: jax.Array, codes: jax.Array
 ) -> tuple[jax.Array, jax.Array]:
-    """Group equal keys and reduce them to (key, summed weight) in fixed-size arrays.
+    """Group equal keys by sorting and reduce them to (key, summed weight).
 
     A single-operand sort of uint64 values ``code << b | row`` (b = bits of the row index)
     is several times faster on CPU than a multi-operand lexicographic sort. Rows with equal
@@ -112,6 +120,62 @@ def sort_dedupe(
     counts = jnp.zeros((n,), jnp.int32).at[seg].add(sweight)
     uniq = jnp.zeros((n, w), jnp.uint32).at[seg].set(skeys)
     return uniq, counts
+
+
+SLOT_ROUNDS = 2
+
+
+def _slot(codes: jax.Array, round_: int, bits: int) -> jax.Array:
+    """Slot in [0, 2^bits) for each row's code; independent-looking across rounds."""
+    salt = np.uint32((0x9E3779B9 * (round_ + 1)) & 0xFFFFFFFF)
+    h = fmix32(codes[:, 0] ^ fmix32(codes[:, 1] ^ salt))
+    return (h >> np.uint32(32 - bits)).astype(jnp.int32)
+
+
+def slot_dedupe(
+    keys: jax.Array, weight: jax.Array, codes: jax.Array, rounds: int = SLOT_ROUNDS
+) -> tuple[jax.Array, jax.Array]:
+    """Group equal keys through a scratch hash table and reduce them to (key, summed weight).
+
+    Each round, every row not yet grouped scatters its row index into slot ``h_r(code)`` of
+    a table of >= 2n slots (scatter-min, so the first row of each slot wins) and joins that
+    row's group when the two *full* keys are equal. A row whose slot is held by a different
+    key in every round stays a group of its own (a few per cent of keys after one round,
+    well under one per cent after two); the host merge adds such repeats up, so the counts
+    are exact whatever the hash does. Keys keep their row order; a row's count is its
+    group's total weight when it represents a group and 0 otherwise (rows with weight 0
+    included), so rows with count 0 are padding. Linear work and no sort: on CPU, where
+    XLA's sort is a comparison sort and its scatters are plain loops, it measured ~3.5x
+    cheaper than :func:`sort_dedupe`.
+    """
+    n = keys.shape[0]
+    bits = max(1, n.bit_length())  # 2^bits >= 2n slots
+    rows = jnp.arange(n, dtype=jnp.int32)
+    target = rows
+    pending = weight > 0
+    for r in range(rounds):
+        slot = jnp.where(pending, _slot(codes, r, bits), 1 << bits)  # out of range: dropped
+        table = jnp.full((1 << bits,), n, jnp.int32).at[slot].min(rows, mode="drop")
+        rep = table.at[slot].get(mode="fill", fill_value=0)
+        joined = pending & jnp.all(keys[rep] == keys, axis=1)
+        target = jnp.where(joined, rep, target)
+        pending = pending & ~joined
+    counts = jnp.zeros((n,), jnp.int32).at[target].add(weight)
+    return keys, counts
+
+
+DEDUPE_METHODS = ("auto", "slots", "sort")
+
+
+def dedupe_method(method: str, platform: str) -> str:
+    """Resolve ``"auto"``: hash slots on CPU (measured faster there), sort on accelerators,
+    where sorting is a tuned primitive and scatters with many equal indices contend (not
+    measured: no accelerator was available when this was written)."""
+    if method not in DEDUPE_METHODS:
+        raise ValueError(f"dedupe must be one of {DEDUPE_METHODS}, got {method!r}")
+    if method == "auto":
+        return "slots" if platform == "cpu" else "sort"
+    return method
 
 
 _STEP_CACHE: dict = {}
@@ -158,6 +222,7 @@ def build_step(
     mesh: Mesh,
     precision: str = "float32",
     fingerprint: str = "",
+    dedupe: str = "slots",
 ) -> Callable:
     """Compile one data-parallel step.
 
@@ -170,7 +235,12 @@ def build_step(
     ``precision="float64"`` evaluates the network in float64 (JAX's x64 mode switched on
     only while tracing this program) with the parameters baked in as float64 constants
     (``fingerprint`` then keys the compilation cache); ``params`` is ignored.
+
+    ``dedupe``: "slots" (:func:`slot_dedupe` over the whole chunk) or "sort"
+    (:func:`sort_dedupe` per group of ``SORT_BLOCKS`` tiles); see :func:`dedupe_method`.
     """
+    if dedupe not in ("slots", "sort"):
+        raise ValueError(f"dedupe must be 'slots' or 'sort', got {dedupe!r}")
     acts = net.activations
     f64 = precision == "float64"
     if precision not in ("float32", "float64"):
@@ -197,6 +267,8 @@ def build_step(
         flat = words.reshape(-1, words.shape[-1])
         keys = words_to_keys(spec, flat)
         codes = group_codes(spec, keys)
+        if dedupe == "slots":  # one table over the whole chunk (measured: best on CPU)
+            return slot_dedupe(keys, weight.reshape(-1), codes)
         g = math.gcd(blocks_per_device, SORT_BLOCKS)
         shape = (blocks_per_device // g, BLOCK * g)
         keys, counts = lax.map(

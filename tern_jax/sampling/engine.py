@@ -48,6 +48,7 @@ def count_regions(
     memory_budget_mb: float = DEFAULT_MEMORY_BUDGET_MB,
     multihost: bool | None = None,
     precision: str = "auto",
+    dedupe: str = "auto",
     _stop_after_steps: int | None = None,
 ) -> RegionCount:
     """Count distinct activation patterns of ``net`` among ``n_samples`` inputs from ``domain``.
@@ -69,6 +70,11 @@ def count_regions(
     sample within ~1e-7 of a breakpoint where the network's sums cancel (e.g. a zigzag's
     zeros) can be assigned a pattern that exists only through rounding; float64 pushes this
     below 1e-15, far under the 2^-24 spacing of the samples.
+
+    ``dedupe``: how each device groups equal patterns before they cross to the host:
+    "slots" (a scratch hash table, linear work), "sort", or "auto" (default: slots on CPU,
+    sort on GPU/TPU). The counts are exact and the record identical either way; only the
+    speed differs.
     """
     import jax
     from tqdm.auto import tqdm
@@ -113,6 +119,7 @@ def count_regions(
     p_index, p_count = (jax.process_index(), jax.process_count()) if multi else (0, 1)
     mesh = dev.local_mesh(devices)
     n_dev = int(mesh.devices.size)
+    dedupe = dev.dedupe_method(dedupe, mesh.devices.flat[0].platform)
     total_blocks = -(-n // dev.BLOCK)
     if total_blocks >= 2**31:
         raise ValueError(f"n_samples={n} is too large (at most {(2**31 - 1) * dev.BLOCK})")
@@ -149,7 +156,7 @@ def count_regions(
     step = None
     if start < block_hi:
         fp = net.fingerprint if precision == "float64" else ""
-        step = dev.build_step(net, resolved, spec, bpd, mesh, precision, fp)
+        step = dev.build_step(net, resolved, spec, bpd, mesh, precision, fp, dedupe)
 
     def rows_in(b0: int, b1: int) -> int:
         return max(0, min(n, b1 * dev.BLOCK) - b0 * dev.BLOCK)
@@ -247,6 +254,7 @@ def count_regions(
             "processes": p_count,
             "platform": mesh.devices.flat[0].platform,
             "chunk_size": bpd * dev.BLOCK,
+            "dedupe": dedupe,
             "resumed_from_block": resumed_from,
             "samples_this_run": processed,  # all processes together
         },

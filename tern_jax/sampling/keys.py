@@ -148,7 +148,8 @@ def _rotl(x: jax.Array, r: int) -> jax.Array:
     return (x << np.uint32(r)) | (x >> np.uint32(32 - r))
 
 
-def _fmix(h: jax.Array) -> jax.Array:
+def fmix32(h: jax.Array) -> jax.Array:
+    """MurmurHash3's 32-bit finaliser: a bijection on uint32 with full avalanche."""
     h = h ^ (h >> np.uint32(16))
     h = h * np.uint32(0x85EBCA6B)
     h = h ^ (h >> np.uint32(13))
@@ -190,7 +191,7 @@ def murmur3_x86_128(words: jax.Array, seed: int = 0) -> jax.Array:
     h1, h2, h3, h4 = h1 ^ length, h2 ^ length, h3 ^ length, h4 ^ length
     h1 = h1 + h2 + h3 + h4
     h2, h3, h4 = h2 + h1, h3 + h1, h4 + h1
-    h1, h2, h3, h4 = _fmix(h1), _fmix(h2), _fmix(h3), _fmix(h4)
+    h1, h2, h3, h4 = fmix32(h1), fmix32(h2), fmix32(h3), fmix32(h4)
     h1 = h1 + h2 + h3 + h4
     h2, h3, h4 = h2 + h1, h3 + h1, h4 + h1
     return jnp.stack([h1, h2, h3, h4], axis=1)
