@@ -12,7 +12,7 @@ import pytest
 import tern_jax as tj
 from tern_jax import constructions as C
 from tern_jax.sampling import device as dev
-from tern_jax.sampling.keys import key_spec, murmur3_x86_128
+from tern_jax.sampling.keys import key_spec
 from tern_jax.sampling.table import PatternTable
 
 
@@ -121,7 +121,7 @@ def _numpy_reference(net, x):
     [
         ([3, 8, 8, 1], ["relu", "relu"], "exact-bits"),  # 16 bits, one word
         ([3, 40, 40, 1], ["relu", "relu"], "exact-bits"),  # 80 bits, three words
-        ([3, 96, 96, 96, 1], ["relu", "identity", "relu"], "hash:murmur3_x86_128"),  # 192
+        ([3, 96, 96, 96, 1], ["relu", "identity", "relu"], "hash:multiply_shift_4x32"),  # 192
     ],
 )
 def test_matches_numpy_reference_on_integer_points(dims, acts, kind):
@@ -153,55 +153,48 @@ def test_box_samples_match_numpy_reference():
     assert rec.freq_of_freq == fof
 
 
-def _murmur3_x86_128_reference(data: bytes, seed: int = 0) -> tuple[int, ...]:
-    """Pure-Python transcription of Appleby's MurmurHash3_x86_128 (block part only)."""
-    m = 0xFFFFFFFF
-
-    def rotl(x, r):
-        return ((x << r) | (x >> (32 - r))) & m
-
-    def fmix(h):
-        h ^= h >> 16
-        h = (h * 0x85EBCA6B) & m
-        h ^= h >> 13
-        h = (h * 0xC2B2AE35) & m
-        return h ^ (h >> 16)
-
-    c1, c2, c3, c4 = 0x239B961B, 0xAB0E9789, 0x38B34AE5, 0xA1E38B93
-    h1 = h2 = h3 = h4 = seed
-    assert len(data) % 16 == 0
-    for i in range(0, len(data), 16):
-        k1, k2, k3, k4 = (
-            int.from_bytes(data[i + 4 * j : i + 4 * j + 4], "little") for j in range(4)
-        )
-        h1 ^= (rotl((k1 * c1) & m, 15) * c2) & m
-        h1 = (rotl(h1, 19) + h2) & m
-        h1 = (h1 * 5 + 0x561CCD1B) & m
-        h2 ^= (rotl((k2 * c2) & m, 16) * c3) & m
-        h2 = (rotl(h2, 17) + h3) & m
-        h2 = (h2 * 5 + 0x0BCAA747) & m
-        h3 ^= (rotl((k3 * c3) & m, 17) * c4) & m
-        h3 = (rotl(h3, 15) + h4) & m
-        h3 = (h3 * 5 + 0x96CD1C35) & m
-        h4 ^= (rotl((k4 * c4) & m, 18) * c1) & m
-        h4 = (rotl(h4, 13) + h1) & m
-        h4 = (h4 * 5 + 0x32AC3B17) & m
-    n = len(data)
-    h1, h2, h3, h4 = h1 ^ n, h2 ^ n, h3 ^ n, h4 ^ n
-    h1 = (h1 + h2 + h3 + h4) & m
-    h2, h3, h4 = (h2 + h1) & m, (h3 + h1) & m, (h4 + h1) & m
-    h1, h2, h3, h4 = fmix(h1), fmix(h2), fmix(h3), fmix(h4)
-    h1 = (h1 + h2 + h3 + h4) & m
-    h2, h3, h4 = (h2 + h1) & m, (h3 + h1) & m, (h4 + h1) & m
-    return h1, h2, h3, h4
+def _multiply_shift_reference(row: list[int], lanes: int = 4) -> tuple[int, ...]:
+    """Python-integer transcription of the key hash, coefficients from splitmix64 by hand."""
+    m = (1 << 64) - 1
+    state, stream = 0x7E51A5C0DE, []
+    for _ in range(4 * (len(row) + 1)):  # splitmix64 (Steele, Lea, Flood 2014)
+        state = (state + 0x9E3779B97F4A7C15) & m
+        z = ((state ^ (state >> 30)) * 0xBF58476D1CE4E5B9) & m
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & m
+        stream.append(z ^ (z >> 31))
+    b, a = stream[:4], [stream[4 * (i + 1) : 4 * (i + 2)] for i in range(len(row))]
+    return tuple(
+        ((b[j] + sum(a[i][j] * x for i, x in enumerate(row))) % 2**64) >> 32 for j in range(lanes)
+    )
 
 
-def test_murmur3_matches_reference_transcription():
-    rng = np.random.default_rng(0)
-    words = rng.integers(0, 2**32, size=(5, 8), dtype=np.uint64).astype(np.uint32)
-    got = np.asarray(murmur3_x86_128(words))
-    for row, h in zip(words, got):
-        assert tuple(int(v) for v in h) == _murmur3_x86_128_reference(row.astype("<u4").tobytes())
+@pytest.mark.parametrize("width", [1, 5, 16])
+def test_multiply_shift_matches_python_integers(width):
+    from tern_jax.sampling.keys import multiply_shift
+
+    rng = np.random.default_rng(width)
+    words = rng.integers(0, 2**32, size=(6, width), dtype=np.uint64).astype(np.uint32)
+    words[0] = 0xFFFFFFFF  # carries through every 64-bit product and sum
+    for lanes in (4, 2):
+        got = np.asarray(multiply_shift(words, lanes=lanes))
+        assert got.shape == (6, lanes) and got.dtype == np.uint32
+        for row, h in zip(words, got):
+            assert tuple(int(v) for v in h) == _multiply_shift_reference(row.tolist(), lanes)
+
+
+def test_multiply_shift_lanes_collide_at_the_universal_rate():
+    # Strong universality: a fixed pair of inputs shares a lane with probability 2^-32 over
+    # the coefficients, so among 2^16 structured inputs (counters in the first and last
+    # word) one 32-bit lane should show about C(2^16, 2) / 2^32 = 0.5 colliding pairs.
+    from tern_jax.sampling.keys import multiply_shift
+
+    n = 1 << 16
+    words = np.zeros((n, 16), np.uint32)  # n distinct, highly structured inputs
+    words[:, 0] = np.arange(n)
+    words[:, 15] = np.arange(n) << 16
+    lane0 = np.asarray(multiply_shift(words))[:, 0]
+    collisions = n - len(np.unique(lane0))
+    assert collisions <= 5
 
 
 def test_pack_bits_layout():

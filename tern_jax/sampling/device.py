@@ -7,7 +7,7 @@ shape, so sample i (block i // BLOCK, row i % BLOCK) and its pattern depend only
 
 One *step* runs data-parallel over a 1-D device mesh with ``jax.shard_map``: each device
 takes ``blocks_per_device`` consecutive blocks (a ``lax.map`` over tiles keeps intermediates
-small), hashes the chunk's packed patterns in one pass, and groups equal keys into
+small, and turns each tile's patterns into keys), and groups equal keys into
 (key, count) rows in fixed-size arrays: on CPU through a scratch hash table over the whole
 chunk (:func:`slot_dedupe`, linear work), on accelerators by one single-operand sort per
 group of ``SORT_BLOCKS`` tiles (:func:`sort_dedupe`). Rows past N get weight 0. Only those
@@ -27,14 +27,7 @@ from jax import lax
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from .domains import ResolvedDomain, sampler_needs_index
-from .keys import (
-    KeySpec,
-    fmix32,
-    forward_outputs,
-    forward_words,
-    murmur3_x86_128,
-    words_to_keys,
-)
+from .keys import KeySpec, forward_outputs, forward_words, multiply_shift, words_to_keys
 
 BLOCK = 4096  # canonical rows per random block and per compute tile
 AXIS = "devices"
@@ -79,16 +72,12 @@ def _valid_rows(block: jax.Array, bounds: jax.Array) -> jax.Array:
 
 
 def group_codes(spec: KeySpec, keys: jax.Array) -> jax.Array:
-    """Two uint32 words per row (n, 2) such that equal keys get equal codes.
+    """Two well-mixed uint32 words per row (n, 2) such that equal keys get equal codes.
 
-    Used only to bring equal keys together; for 1-word keys the code is the key itself,
-    for hashed keys the digest's first words, otherwise a MurmurHash3 digest of the words.
+    Used only to bring equal keys together (sort order, hash slots): for hashed keys the
+    digest's first two words, for exact keys a two-lane :func:`multiply_shift` of the key.
     """
-    if spec.words == 1:
-        return jnp.stack([keys[:, 0], jnp.zeros_like(keys[:, 0])], axis=1)
-    if spec.hashed:
-        return keys[:, :2]
-    return murmur3_x86_128(keys)[:, :2]
+    return keys[:, :2] if spec.hashed else multiply_shift(keys, lanes=2)
 
 
 def sort_dedupe(
@@ -122,24 +111,15 @@ def sort_dedupe(
     return uniq, counts
 
 
-SLOT_ROUNDS = 2
-
-
-def _slot(codes: jax.Array, round_: int, bits: int) -> jax.Array:
-    """Slot in [0, 2^bits) for each row's code; independent-looking across rounds."""
-    salt = np.uint32((0x9E3779B9 * (round_ + 1)) & 0xFFFFFFFF)
-    h = fmix32(codes[:, 0] ^ fmix32(codes[:, 1] ^ salt))
-    return (h >> np.uint32(32 - bits)).astype(jnp.int32)
-
-
 def slot_dedupe(
-    keys: jax.Array, weight: jax.Array, codes: jax.Array, rounds: int = SLOT_ROUNDS
+    keys: jax.Array, weight: jax.Array, codes: jax.Array
 ) -> tuple[jax.Array, jax.Array]:
     """Group equal keys through a scratch hash table and reduce them to (key, summed weight).
 
-    Each round, every row not yet grouped scatters its row index into slot ``h_r(code)`` of
-    a table of >= 2n slots (scatter-min, so the first row of each slot wins) and joins that
-    row's group when the two *full* keys are equal. A row whose slot is held by a different
+    In round r (one per code word), every row not yet grouped scatters its row index into a
+    table of >= 2n slots at the top bits of its code word r (:func:`group_codes`; scatter-min,
+    so the first row of each slot wins) and joins that row's group when the two *full* keys
+    are equal. A row whose slot is held by a different
     key in every round stays a group of its own (a few per cent of keys after one round,
     well under one per cent after two); the host merge adds such repeats up, so the counts
     are exact whatever the hash does. Keys keep their row order; a row's count is its
@@ -150,11 +130,14 @@ def slot_dedupe(
     """
     n = keys.shape[0]
     bits = max(1, n.bit_length())  # 2^bits >= 2n slots
+    if bits > 30:
+        raise ValueError(f"slot_dedupe takes at most 2^29 rows at once, got {n}")
     rows = jnp.arange(n, dtype=jnp.int32)
     target = rows
     pending = weight > 0
-    for r in range(rounds):
-        slot = jnp.where(pending, _slot(codes, r, bits), 1 << bits)  # out of range: dropped
+    for r in range(codes.shape[1]):
+        slot = (codes[:, r] >> np.uint32(32 - bits)).astype(jnp.int32)
+        slot = jnp.where(pending, slot, 1 << bits)  # out of range: dropped
         table = jnp.full((1 << bits,), n, jnp.int32).at[slot].min(rows, mode="drop")
         rep = table.at[slot].get(mode="fill", fill_value=0)
         joined = pending & jnp.all(keys[rep] == keys, axis=1)
@@ -247,25 +230,24 @@ def build_step(
         raise ValueError(f"precision must be 'float32' or 'float64', got {precision!r}")
     consts = [(np.asarray(w), np.asarray(b)) for w, b in zip(net.weights, net.biases)]
 
-    def tile_words(params, base_key, bounds, block):
+    def tile_keys(params, base_key, bounds, block):
         x = _block_inputs(domain, base_key, block)
         weight = _valid_rows(block, bounds).astype(jnp.int32)
         if f64:
             # Samples are float32 values, exact in float64; only the forward pass widens.
             with jax.enable_x64(True):
                 p64 = tuple((jnp.asarray(w), jnp.asarray(b)) for w, b in consts)
-                return forward_words(p64, acts, x.astype(jnp.float64)), weight
-        return forward_words(params, acts, x), weight
+                words = forward_words(p64, acts, x.astype(jnp.float64))
+        else:
+            words = forward_words(params, acts, x)
+        # Hashing inside the loop keeps the stacked loop output at 4 words a row instead of
+        # all W pattern words (worth ~5% of a forward pass at 512 bits on CPU).
+        return words_to_keys(spec, words), weight
 
     def per_device(params, base_key, first_block, bounds):
         blocks = first_block[0] + jnp.arange(blocks_per_device, dtype=jnp.int32)
-        words, weight = lax.map(functools.partial(tile_words, params, base_key, bounds), blocks)
-        # Hash the whole chunk outside the loop: XLA:CPU compiles this elementwise chain
-        # ~10x slower inside a lax.map body (measured 140 vs 12 ns/row for 16 words). As
-        # the dedupe loop's input the keys are also materialised once, not re-fused into
-        # (and recomputed by) each gather in sort_dedupe.
-        flat = words.reshape(-1, words.shape[-1])
-        keys = words_to_keys(spec, flat)
+        keys, weight = lax.map(functools.partial(tile_keys, params, base_key, bounds), blocks)
+        keys = keys.reshape(-1, spec.words)
         codes = group_codes(spec, keys)
         if dedupe == "slots":  # one table over the whole chunk (measured: best on CPU)
             return slot_dedupe(keys, weight.reshape(-1), codes)

@@ -2,26 +2,33 @@
 
 A pattern of U ReLU bits (unit active iff pre-activation > 0) is packed into ceil(U / 32)
 uint32 words (bit i to word i mod W, position i // W: see :func:`pack_bits`). When
-U <= 128 those words *are* the key (exact, no hashing). Otherwise the words go through
-MurmurHash3_x86_128 (the 128-bit variant with cross-lane mixing, applied to the
-zero-padded words; the pattern length is fixed per network, so the padding is injective)
-and the key is the 4-word digest. Two distinct patterns then share a key with probability
-about 2^-128; for S distinct patterns the chance of any collision is about S^2 / 2^129
-(math.md section 5), which the result record reports.
+U <= 128 those words *are* the key (exact, no hashing). Otherwise the key is a 128-bit
+hash of the words: four lanes of vector multiply-shift hashing (:func:`multiply_shift`),
+lane j = ((b_j + sum_i a_ij x_i) mod 2^64) >> 32 with fixed 64-bit coefficients. Each lane is
+a strongly universal hash of the word vector (Dietzfelbinger 1996; Thorup, "High speed
+hashing for integers and strings", 2015, section on vectors), so over the choice of
+coefficients two distinct patterns share a lane with probability exactly 2^-32 and a key
+with probability 2^-128; for S distinct patterns the chance of any collision is at most
+S^2 / 2^129 (math.md section 5), which the result record reports. The coefficients come
+from a fixed splitmix64 stream (:func:`hash_coefficients`), the same on every platform and
+release, and are independent of the networks hashed.
 
-x64 is disabled in JAX, so every key is a tuple of uint32 words.
+x64 is disabled in JAX, so every key is a tuple of uint32 words; the hash enables 64-bit
+integers only inside its own computation.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 EXACT_MAX_BITS = 128
-HASH_NAME = "murmur3_x86_128"
+HASH_NAME = "multiply_shift_4x32"
+HASH_SEED = 0x7E51A5C0DE  # splitmix64 seed of the hash coefficients: never change it
 
 
 @dataclasses.dataclass(frozen=True)
@@ -144,57 +151,52 @@ def forward_words(params: tuple, activations: tuple[str, ...], x: jax.Array) -> 
     return out
 
 
-def _rotl(x: jax.Array, r: int) -> jax.Array:
-    return (x << np.uint32(r)) | (x >> np.uint32(32 - r))
+def _splitmix64(state: int) -> tuple[int, int]:
+    """One step of splitmix64 (Steele, Lea, Flood 2014): (next state, output)."""
+    m = (1 << 64) - 1
+    state = (state + 0x9E3779B97F4A7C15) & m
+    z = state
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & m
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & m
+    return state, z ^ (z >> 31)
 
 
-def fmix32(h: jax.Array) -> jax.Array:
-    """MurmurHash3's 32-bit finaliser: a bijection on uint32 with full avalanche."""
-    h = h ^ (h >> np.uint32(16))
-    h = h * np.uint32(0x85EBCA6B)
-    h = h ^ (h >> np.uint32(13))
-    h = h * np.uint32(0xC2B2AE35)
-    return h ^ (h >> np.uint32(16))
+@functools.cache
+def hash_coefficients(words: int, lanes: int = 4) -> np.ndarray:
+    """(words + 1, lanes) uint64: row 0 the offsets b_j, row 1 + i the multipliers a_ij.
+
+    Drawn from the splitmix64 stream seeded with ``HASH_SEED``, lane-major per row, so a
+    table for more words or lanes extends, and never changes, a smaller one's entries.
+    """
+    if words < 1 or not 1 <= lanes <= 4:
+        raise ValueError(f"need words >= 1 and 1 <= lanes <= 4, got {words}, {lanes}")
+    out = np.zeros((words + 1, 4), dtype=np.uint64)
+    state = HASH_SEED
+    for i in range(words + 1):
+        for j in range(4):
+            state, out[i, j] = _splitmix64(state)
+    out.setflags(write=False)
+    return out[:, :lanes]
 
 
-def murmur3_x86_128(words: jax.Array, seed: int = 0) -> jax.Array:
-    """MurmurHash3_x86_128 of each row of uint32 words (n, W), zero-padded to 4-word blocks.
+def multiply_shift(words: jax.Array, lanes: int = 4) -> jax.Array:
+    """Vector multiply-shift hash of each row of uint32 words (n, W) -> (n, lanes) uint32.
 
-    Returns (n, 4) uint32: (h1, h2, h3, h4). Equals the reference C function applied to the
-    little-endian bytes of the padded row.
+    Lane j = ((b_j + sum_i a_ij x_i) mod 2^64) >> 32 (see the module docstring for its
+    collision bound). Pure elementwise integer arithmetic, which XLA:CPU vectorises even
+    inside the per-tile loop, unlike a byte-oriented hash's serial mixing chain.
     """
     n, w = words.shape
-    nblocks = -(-w // 4)
-    pad = nblocks * 4 - w
-    if pad:
-        words = jnp.concatenate([words, jnp.zeros((n, pad), jnp.uint32)], axis=1)
-    c1, c2 = np.uint32(0x239B961B), np.uint32(0xAB0E9789)
-    c3, c4 = np.uint32(0x38B34AE5), np.uint32(0xA1E38B93)
-    five = np.uint32(5)
-    s = jnp.full((n,), np.uint32(seed), jnp.uint32)
-    h1, h2, h3, h4 = s, s, s, s
-    for i in range(nblocks):
-        k1, k2, k3, k4 = (words[:, 4 * i + j] for j in range(4))
-        k1 = _rotl(k1 * c1, 15) * c2
-        h1 = h1 ^ k1
-        h1 = (_rotl(h1, 19) + h2) * five + np.uint32(0x561CCD1B)
-        k2 = _rotl(k2 * c2, 16) * c3
-        h2 = h2 ^ k2
-        h2 = (_rotl(h2, 17) + h3) * five + np.uint32(0x0BCAA747)
-        k3 = _rotl(k3 * c3, 17) * c4
-        h3 = h3 ^ k3
-        h3 = (_rotl(h3, 15) + h4) * five + np.uint32(0x96CD1C35)
-        k4 = _rotl(k4 * c4, 18) * c1
-        h4 = h4 ^ k4
-        h4 = (_rotl(h4, 13) + h1) * five + np.uint32(0x32AC3B17)
-    length = np.uint32((nblocks * 16) & 0xFFFFFFFF)
-    h1, h2, h3, h4 = h1 ^ length, h2 ^ length, h3 ^ length, h4 ^ length
-    h1 = h1 + h2 + h3 + h4
-    h2, h3, h4 = h2 + h1, h3 + h1, h4 + h1
-    h1, h2, h3, h4 = fmix32(h1), fmix32(h2), fmix32(h3), fmix32(h4)
-    h1 = h1 + h2 + h3 + h4
-    h2, h3, h4 = h2 + h1, h3 + h1, h4 + h1
-    return jnp.stack([h1, h2, h3, h4], axis=1)
+    coef = hash_coefficients(max(1, w), lanes)
+    with jax.enable_x64(True):
+        x = words.astype(jnp.uint64)
+        out = []
+        for j in range(lanes):
+            acc = jnp.full((n,), coef[0, j], jnp.uint64)
+            for i in range(w):
+                acc = acc + x[:, i] * coef[i + 1, j]
+            out.append((acc >> np.uint64(32)).astype(jnp.uint32))
+        return jnp.stack(out, axis=1)
 
 
 def pattern_keys(spec: KeySpec, bits: jax.Array) -> jax.Array:
@@ -204,4 +206,4 @@ def pattern_keys(spec: KeySpec, bits: jax.Array) -> jax.Array:
 
 def words_to_keys(spec: KeySpec, words: jax.Array) -> jax.Array:
     """Keys (n, spec.words) uint32 for packed pattern words (see :func:`pack_bits`)."""
-    return murmur3_x86_128(words) if spec.hashed else words
+    return multiply_shift(words) if spec.hashed else words
