@@ -40,6 +40,12 @@ def test_json_record(net_file, capsys):
     assert d["domain"] == {"type": "box", "lo": [0.0, 0.0], "hi": [1.0, 1.0], "law": "uniform"}
     assert d["kind"].startswith("activation regions") and d["method"] == "sampled"
     assert "it/s" not in out.err and "samples/s" not in out.err  # no progress bar off a tty
+    assert d["execution"]["dedupe"] == "slots"  # the CPU default
+    args = ["count", net_file, "--samples", "2e4", "--seed", "3", "--json", "--dedupe", "sort"]
+    assert main(args) == 0
+    other = json.loads(capsys.readouterr().out)
+    assert other["execution"]["dedupe"] == "sort"
+    assert (other["distinct"], other["freq_of_freq"]) == (d["distinct"], d["freq_of_freq"])
 
 
 def test_summary_text(net_file, capsys):

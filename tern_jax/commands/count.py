@@ -50,6 +50,13 @@ def add_parser(subparsers) -> None:
         help="forward-pass float type; auto = float64 for integer (ternary) networks",
     )
     p.add_argument(
+        "--dedupe",
+        choices=("auto", "slots", "sort"),
+        default="auto",
+        help="on-device grouping of equal patterns (speed only, counts are identical); "
+        "auto = hash slots on CPU, sort on GPU/TPU",
+    )
+    p.add_argument(
         "--distributed",
         action="store_true",
         help="initialise jax.distributed (auto-detected on TPU pods / Slurm, or give "
@@ -164,6 +171,7 @@ def run(args) -> int:
         max_table_rows=args.max_table_rows,
         memory_budget_mb=args.memory_budget_mb,
         precision=args.precision,
+        dedupe=args.dedupe,
     )
     if args.distributed:
         import jax
