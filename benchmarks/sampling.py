@@ -9,6 +9,8 @@ runs with the platform's default grouping of equal patterns (``dedupe="auto"``: 
 on CPU, sort on GPU/TPU); the other grouping is timed too, for comparison.
 
     .venv/bin/python benchmarks/sampling.py [--samples 4194304] [--chunk 65536]
+    .venv/bin/python benchmarks/sampling.py --input-dim 4 --width 2048 --depth 2 \
+        --only all-relu --samples 262144          # a wide network: 4096-bit patterns
 """
 
 from __future__ import annotations
@@ -20,11 +22,13 @@ import time
 import numpy as np
 
 
-def reference_net(all_relu: bool, seed: int = 0, width: int = 64, depth: int = 8):
+def reference_net(
+    all_relu: bool, seed: int = 0, width: int = 64, depth: int = 8, input_dim: int = 2
+):
     import tern_jax as tj
 
     rng = np.random.default_rng(seed)
-    dims = [2] + [width] * depth + [1]
+    dims = [input_dim] + [width] * depth + [1]
     ws = [rng.integers(-1, 2, size=(a, b)).astype(float) for a, b in itertools.pairwise(dims)]
     bs = [rng.integers(-1, 2, size=b).astype(float) for b in dims[1:]]
     acts = [("relu" if (all_relu or i % 2 == 1) else "identity") for i in range(depth)]
@@ -83,6 +87,10 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--samples", type=int, default=4 * 2**20)
     ap.add_argument("--chunk", type=int, default=16 * 4096, help="rows per device per step")
+    ap.add_argument("--input-dim", type=int, default=2)
+    ap.add_argument("--width", type=int, default=64)
+    ap.add_argument("--depth", type=int, default=8, help="hidden layers")
+    ap.add_argument("--only", choices=("alternating", "all-relu"), help="one network only")
     args = ap.parse_args()
 
     import jax
@@ -98,8 +106,12 @@ def main() -> None:
         f"{'network':<24}{'forward f32/s':>15}{'pipeline f32/s':>16}{'ratio':>7}"
         f"{'(' + other_dd + ') f32/s':>17}{'pipeline f64/s':>16}{'distinct':>10}"
     )
-    for name, all_relu in (("alternating 2-64x8-1", False), ("all-ReLU 2-64x8-1", True)):
-        net = reference_net(all_relu)
+    arch = f"{args.input_dim}-{args.width}x{args.depth}-1"
+    for kind, all_relu in (("alternating", False), ("all-ReLU", True)):
+        if args.only and args.only != kind.lower():
+            continue
+        name = f"{kind} {arch}"
+        net = reference_net(all_relu, 0, args.width, args.depth, args.input_dim)
         fwd = forward_rate(net, dom, args.samples, args.chunk)
         pipe, rec = pipeline_rate(net, dom, args.samples, args.chunk)
         other, rec_o = pipeline_rate(net, dom, args.samples, args.chunk, dedupe=other_dd)
