@@ -118,15 +118,14 @@ def slot_dedupe(
 
     In round r (one per code word), every row not yet grouped scatters its row index into a
     table of >= 2n slots at the top bits of its code word r (:func:`group_codes`; scatter-min,
-    so the first row of each slot wins) and joins that row's group when the two *full* keys
-    are equal. A row whose slot is held by a different
-    key in every round stays a group of its own (a few per cent of keys after one round,
-    well under one per cent after two); the host merge adds such repeats up, so the counts
-    are exact whatever the hash does. Keys keep their row order; a row's count is its
-    group's total weight when it represents a group and 0 otherwise (rows with weight 0
-    included), so rows with count 0 are padding. Linear work and no sort: on CPU, where
-    XLA's sort is a comparison sort and its scatters are plain loops, it measured ~3.5x
-    cheaper than :func:`sort_dedupe`.
+    so the first row of each slot wins) and joins that row's group when the two *full* keys are
+    equal. A row whose slot a different key holds in every round stays a group of its own (4
+    extra rows in 215,668 on the all-ReLU benchmark network); the host merge adds such repeats
+    up, so the counts are exact whatever the hash does. Keys keep their row order; a row's count
+    is its group's total weight when it represents a group and 0 otherwise (rows with weight 0
+    included), so rows with count 0 are padding. Linear work and no sort: on CPU, where XLA's
+    sort is a comparison sort and its scatters are plain loops, it measured ~3.5x cheaper than
+    :func:`sort_dedupe`.
     """
     n = keys.shape[0]
     bits = max(1, n.bit_length())  # 2^bits >= 2n slots
@@ -222,7 +221,7 @@ def build_step(
     ``dedupe``: "slots" (:func:`slot_dedupe` over the whole chunk) or "sort"
     (:func:`sort_dedupe` per group of ``SORT_BLOCKS`` tiles); see :func:`dedupe_method`.
     """
-    if dedupe not in ("slots", "sort"):
+    if dedupe not in DEDUPE_METHODS[1:]:
         raise ValueError(f"dedupe must be 'slots' or 'sort', got {dedupe!r}")
     acts = net.activations
     f64 = precision == "float64"

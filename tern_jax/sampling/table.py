@@ -1,11 +1,12 @@
 """The host-side running table of (pattern key, count), bounded by the number of patterns.
 
-Keys arrive from the device as (n, W) uint32 words (W <= 4), already sorted and
-deduplicated per device. On the host they become one or two uint64 columns (``hi`` holds
-words 0-1, ``lo`` words 2-3) whose (hi, lo) order is the words' lexicographic order. New
-pairs wait in a pending list; when the pending rows reach the table's size (at least
-``min(FLUSH_MIN, max_rows)``) everything is concatenated, sorted and reduced by key. The
-amortised cost is O(log) per pair and memory stays O(distinct patterns), never O(N).
+Keys arrive from the device as (n, W) uint32 words (W <= 4), already grouped per device step
+(each key once, bar rare repeats that the merge adds up). On the host they become one or two
+uint64 columns (``hi`` holds words 0-1, ``lo`` words 2-3) whose (hi, lo) order is the words'
+lexicographic order. New pairs wait in a pending list; when the pending rows reach the
+table's size (at least ``min(FLUSH_MIN, max_rows)``) everything is concatenated, sorted and
+reduced by key. The amortised cost is O(log) per pair and memory stays O(distinct patterns),
+never O(N).
 
 Sketch mode (beyond memory): when the table would exceed ``max_rows`` patterns, only
 patterns whose 64-bit mix of the key has its top ``level`` bits zero are kept (a
@@ -60,7 +61,8 @@ def _sort_two(hi, lo, counts):
     different keys share ``hi`` (64 bits of a hash, or the first two words of an exact key);
     that case is detected and only then the full lexsort runs.
     """
-    # Stable (timsort) exploits the sorted runs: the table and each device tile's output.
+    # Stable (timsort) exploits the sorted runs: the table, and each device group's output
+    # when the device sorted it.
     order = np.argsort(hi, kind="stable")
     hi, lo, counts = hi[order], lo[order], counts[order]
     same_hi = hi[1:] == hi[:-1]
