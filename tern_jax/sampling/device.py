@@ -128,7 +128,7 @@ def slot_dedupe(
     :func:`sort_dedupe`.
     """
     n = keys.shape[0]
-    bits = max(1, n.bit_length())  # 2^bits >= 2n slots
+    bits = max(1, (2 * n - 1).bit_length())  # 2^bits >= 2n slots
     if bits > 30:
         raise ValueError(f"slot_dedupe takes at most 2^29 rows at once, got {n}")
     rows = jnp.arange(n, dtype=jnp.int32)
