@@ -20,10 +20,14 @@ from __future__ import annotations
 
 import itertools
 import math
+import numbers
 import operator
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import reduce
+
+from .errors import InvalidInput
+from .records import package_version, to_jsonable
 
 __all__ = [
     "ArchitectureRow",
@@ -47,18 +51,11 @@ __all__ = [
 
 def _check_int(value, what: str, minimum: int) -> int:
     # bool is an int subclass but True as a width is a bug, not a 1.
-    if isinstance(value, bool) or not isinstance(value, int):
-        try:
-            import numpy as np
-
-            if isinstance(value, np.integer):
-                value = int(value)
-            else:
-                raise TypeError
-        except TypeError:
-            raise ValueError(f"{what} must be an integer, got {value!r}") from None
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise InvalidInput(f"{what} must be an integer, got {value!r}")
+    value = int(value)
     if value < minimum:
-        raise ValueError(f"{what} must be >= {minimum}, got {value}")
+        raise InvalidInput(f"{what} must be >= {minimum}, got {value}")
     return int(value)
 
 
@@ -66,10 +63,10 @@ def _check_list(values, what: str, minimum: int, allow_empty: bool = False) -> t
     if isinstance(values, (str, bytes)) or not isinstance(values, Sequence):
         try:
             values = list(values)
-        except TypeError:
-            raise ValueError(f"{what} must be a list of integers, got {values!r}") from None
+        except TypeError as e:
+            raise InvalidInput(f"{what} must be a list of integers, got {values!r}") from e
     if len(values) == 0 and not allow_empty:
-        raise ValueError(f"{what} must not be empty")
+        raise InvalidInput(f"{what} must not be empty")
     return tuple(_check_int(v, f"{what}[{i}]", minimum) for i, v in enumerate(values))
 
 
@@ -105,7 +102,7 @@ def montufar2014(n0: int, widths: Sequence[int]) -> int:
     ws = _check_list(widths, "widths", 1)
     for i, w in enumerate(ws):
         if w < n0:
-            raise ValueError(
+            raise InvalidInput(
                 f"montufar2014 hypothesis 'every n_l >= n0' fails: widths[{i}] = {w} < n0 = {n0}"
             )
     return _prod((w // n0) ** n0 for w in ws[:-1]) * _sum_binom(ws[-1], n0)
@@ -121,7 +118,7 @@ def serra2018_lower(n0: int, widths: Sequence[int]) -> int:
     ws = _check_list(widths, "widths", 1)
     for i, w in enumerate(ws):
         if w < 3 * n0:
-            raise ValueError(
+            raise InvalidInput(
                 f"serra2018_lower hypothesis 'every n_l >= 3 n0' fails: widths[{i}] = {w} "
                 f"< 3 n0 = {3 * n0}"
             )
@@ -172,7 +169,7 @@ def exact_max_1d(widths: Sequence[int]) -> int:
     ws = _check_list(widths, "widths", 1)
     for i, w in enumerate(ws):
         if w < 3:
-            raise ValueError(
+            raise InvalidInput(
                 f"exact_max_1d hypothesis 'every n_l >= 3' (Serra's lower bound with n0 = 1) "
                 f"fails: widths[{i}] = {w}"
             )
@@ -249,7 +246,7 @@ def ternary_all_relu_counts(n0: int, ps: Sequence[int], form: str = "generic") -
 
 def _check_form(form: str) -> str:
     if form not in ("generic", "cube"):
-        raise ValueError(f"form must be 'generic' or 'cube', got {form!r}")
+        raise InvalidInput(f"form must be 'generic' or 'cube', got {form!r}")
     return form
 
 
@@ -282,7 +279,7 @@ def montufar_zigzag_counts(n0: int, widths: Sequence[int]) -> RegionCounts:
     ws = _check_list(widths, "widths", 1)
     for i, w in enumerate(ws):
         if w < n0:
-            raise ValueError(
+            raise InvalidInput(
                 f"montufar construction needs every n_l >= n0: widths[{i}] = {w} < n0 = {n0}"
             )
     return ternary_alternating_counts(n0, [w // n0 for w in ws])
@@ -334,6 +331,18 @@ class Comparison:
     bound_notes: dict = field(hash=False)  # name -> hypothesis / reason text
     rows: tuple[ArchitectureRow, ...] = ()
     note: str = ""  # why there are no rows, when there are none
+
+    def to_dict(self) -> dict:
+        """JSON-ready record: every figure, what kind of number it is and on which domain."""
+        record = to_jsonable(self)
+        record["how"] = "exact integers (closed forms, math.md sections 2-4)"
+        record["bounds_domain"] = "maximal number of linear regions over all of R^n0"
+        record["rows_domain"] = (
+            "constructions: exact linear regions on the open unit cube (0,1)^n0; general "
+            "row: Montufar 2014 lower bound over R^n0"
+        )
+        record["package_version"] = package_version()
+        return record
 
     def table(self) -> str:
         """The comparison as a plain-text table."""

@@ -33,6 +33,8 @@ from typing import Any
 
 import numpy as np
 
+from .errors import InvalidInput, MissingFile
+
 CHECKPOINT_FORMAT = "tern_jax.checkpoint"
 CODES_FORMAT = "tern_jax.codes"
 FORMAT_VERSION = 1
@@ -95,17 +97,17 @@ def resolve_checkpoint(path: str | os.PathLike, step: int | None = None) -> str:
     manager directory, or that of ``path/checkpoints``. Raises ``ValueError`` otherwise."""
     path = os.fspath(path)
     if not os.path.isdir(path):
-        raise FileNotFoundError(f"no checkpoint directory at {path!r}")
+        raise MissingFile(f"no checkpoint directory at {path!r}")
     if _is_step_dir(path):
         if step is not None:
-            raise ValueError(f"{path!r} is a single checkpoint; a step cannot be chosen")
+            raise InvalidInput(f"{path!r} is a single checkpoint; a step cannot be chosen")
         return path
     steps = _steps(path)
     if steps:
         if step is None:
             return os.path.join(path, str(steps[-1]))
         if step not in steps:
-            raise ValueError(f"{path!r} has no checkpoint for step {step}; steps: {steps}")
+            raise InvalidInput(f"{path!r} has no checkpoint for step {step}; steps: {steps}")
         return os.path.join(path, str(step))
     sub = os.path.join(path, "checkpoints")
     if os.path.isdir(sub):
@@ -116,11 +118,11 @@ def resolve_checkpoint(path: str | os.PathLike, step: int | None = None) -> str:
         if os.path.isdir(os.path.join(path, n)) and _steps(os.path.join(path, n))
     )
     if managers:
-        raise ValueError(
+        raise InvalidInput(
             f"{path!r} holds several checkpoint series {managers}; name one, e.g. "
             f"{os.path.join(path, managers[0])!r}"
         )
-    raise ValueError(f"{path!r} is not a tern_jax checkpoint (no metadata/ and model/ items)")
+    raise InvalidInput(f"{path!r} is not a tern_jax checkpoint (no metadata/ and model/ items)")
 
 
 # -- save / restore -------------------------------------------------------------------------
@@ -138,7 +140,7 @@ def save_model(model: Any, path: str | os.PathLike, metadata: dict[str, Any] | N
 
     path = os.path.abspath(os.fspath(path))
     if os.path.exists(path):
-        raise ValueError(f"{path!r} already exists; a checkpoint is never overwritten")
+        raise InvalidInput(f"{path!r} already exists; a checkpoint is never overwritten")
     meta = model_metadata(model, **(metadata or {}))
     with _checkpointer() as ckptr:
         ckptr.save(
@@ -162,17 +164,17 @@ def read_metadata(path: str | os.PathLike, step: int | None = None) -> dict[str,
         meta = meta["metadata"]
     except Exception as e:  # orbax raises many types; all mean "unreadable"
         msg = str(e).splitlines()[0][:300] if str(e) else type(e).__name__
-        raise ValueError(f"checkpoint {ckpt!r}: unreadable metadata ({msg})") from None
+        raise InvalidInput(f"checkpoint {ckpt!r}: unreadable metadata ({msg})") from None
     if not isinstance(meta, dict) or meta.get("format") != CHECKPOINT_FORMAT:
-        raise ValueError(f"checkpoint {ckpt!r}: metadata is not a {CHECKPOINT_FORMAT} record")
+        raise InvalidInput(f"checkpoint {ckpt!r}: metadata is not a {CHECKPOINT_FORMAT} record")
     if int(meta.get("format_version", 0)) > FORMAT_VERSION:
-        raise ValueError(
+        raise InvalidInput(
             f"checkpoint {ckpt!r}: format version {meta['format_version']} is newer than "
             f"this tern_jax understands ({FORMAT_VERSION})"
         )
     for key in ("model", "param_sha256"):
         if key not in meta:
-            raise ValueError(f"checkpoint {ckpt!r}: metadata lacks {key!r}")
+            raise InvalidInput(f"checkpoint {ckpt!r}: metadata lacks {key!r}")
     meta["checkpoint_path"] = ckpt
     return meta
 
@@ -191,7 +193,7 @@ def restore_item(ckpt: str, name: str, abstract_state: Any) -> Any:
     import orbax.checkpoint as ocp
 
     if not os.path.isdir(os.path.join(ckpt, name)):
-        raise ValueError(f"checkpoint {ckpt!r} lacks its {name!r} item (truncated?)")
+        raise InvalidInput(f"checkpoint {ckpt!r} lacks its {name!r} item (truncated?)")
     try:
         with _checkpointer() as ckptr:
             restored = ckptr.restore(
@@ -200,7 +202,7 @@ def restore_item(ckpt: str, name: str, abstract_state: Any) -> Any:
         return restored[name]
     except Exception as e:  # orbax/tensorstore raise many types; all mean "damaged"
         msg = str(e).splitlines()[0][:300] if str(e) else type(e).__name__
-        raise ValueError(f"checkpoint {ckpt!r} is damaged or incomplete ({msg})") from None
+        raise InvalidInput(f"checkpoint {ckpt!r} is damaged or incomplete ({msg})") from None
 
 
 def load_model(path: str | os.PathLike, step: int | None = None) -> tuple[Any, dict[str, Any]]:
@@ -213,13 +215,13 @@ def load_model(path: str | os.PathLike, step: int | None = None) -> tuple[Any, d
     try:
         abstract = abstract_model(meta["model"])
     except (TypeError, ValueError, KeyError) as e:
-        raise ValueError(f"checkpoint {ckpt!r}: bad model config in metadata ({e})") from None
+        raise InvalidInput(f"checkpoint {ckpt!r}: bad model config in metadata ({e})") from None
     graphdef, abstract_state = nnx.split(abstract)
     state = restore_item(ckpt, "model", abstract_state)
     model = nnx.merge(graphdef, state)
     digest = state_sha256(nnx.state(model))
     if digest != meta["param_sha256"]:
-        raise ValueError(
+        raise InvalidInput(
             f"checkpoint {ckpt!r}: restored parameters do not match the recorded SHA-256; "
             "the checkpoint is damaged or was edited"
         )
@@ -255,7 +257,7 @@ class CodeExport:
         from .models import frozen_model
 
         if any("codes" not in d for d in self.layers):
-            raise ValueError("the export has a full-precision layer; use to_network()")
+            raise InvalidInput("the export has a full-precision layer; use to_network()")
         return frozen_model(self.layers, self.model_config.get("architecture", "alternating"))
 
 
@@ -278,7 +280,7 @@ def export_codes(
 
     layers = model.layer_arrays()
     if any("codes" not in d for d in layers[:-1]):
-        raise ValueError("export_codes needs a ternary model (every hidden layer quantised)")
+        raise InvalidInput("export_codes needs a ternary model (every hidden layer quantised)")
     arrays: dict[str, np.ndarray] = {}
     for i, d in enumerate(layers):
         if "codes" in d:
@@ -313,12 +315,12 @@ def load_codes(path: str | os.PathLike) -> CodeExport:
     """Read a code export; damaged, edited or non-ternary files raise ``ValueError``."""
     path = os.fspath(path)
     if not os.path.isfile(path):
-        raise FileNotFoundError(f"no code export at {path!r}")
+        raise MissingFile(f"no code export at {path!r}")
     try:
         with np.load(path, allow_pickle=False) as data:
             contents = {k: data[k] for k in data.files}
     except (zipfile.BadZipFile, ValueError, OSError, EOFError) as e:
-        raise ValueError(f"{path!r} is not a readable tern_jax code export ({e})") from None
+        raise InvalidInput(f"{path!r} is not a readable tern_jax code export ({e})") from None
     header_keys = (
         "format",
         "format_version",
@@ -331,11 +333,11 @@ def load_codes(path: str | os.PathLike) -> CodeExport:
     )
     for k in header_keys:
         if k not in contents:
-            raise ValueError(f"{path!r}: missing entry {k!r}; not a tern_jax code export")
+            raise InvalidInput(f"{path!r}: missing entry {k!r}; not a tern_jax code export")
     if str(contents["format"]) != CODES_FORMAT:
-        raise ValueError(f"{path!r}: format is {str(contents['format'])!r}, not {CODES_FORMAT!r}")
+        raise InvalidInput(f"{path!r}: format is {str(contents['format'])!r}, not {CODES_FORMAT!r}")
     if int(contents["format_version"]) > FORMAT_VERSION:
-        raise ValueError(
+        raise InvalidInput(
             f"{path!r}: format version {int(contents['format_version'])} is newer "
             f"than this tern_jax understands ({FORMAT_VERSION})"
         )
@@ -347,27 +349,29 @@ def load_codes(path: str | os.PathLike) -> CodeExport:
         if f"W{i}" in contents:
             c = contents[f"W{i}"]
             if c.dtype != np.int8 or not np.all(np.isin(c, (-1, 0, 1))):
-                raise ValueError(f"{path!r}: W{i} must be int8 codes in {{-1, 0, 1}}")
+                raise InvalidInput(f"{path!r}: W{i} must be int8 codes in {{-1, 0, 1}}")
             if f"scale{i}" not in contents:
-                raise ValueError(f"{path!r}: missing scale{i} for the codes W{i}")
+                raise InvalidInput(f"{path!r}: missing scale{i} for the codes W{i}")
             d["codes"], d["scale"] = c, contents[f"scale{i}"]
         elif f"Wf{i}" in contents and i == n - 1:
             d["weight"] = contents[f"Wf{i}"]
         else:
-            raise ValueError(f"{path!r}: missing codes W{i} (layer {i})")
+            raise InvalidInput(f"{path!r}: missing codes W{i} (layer {i})")
         if f"bc{i}" in contents:
             bc = contents[f"bc{i}"]
             if bc.dtype != np.int8 or not np.all(np.isin(bc, (-1, 0, 1))):
-                raise ValueError(f"{path!r}: bc{i} must be int8 codes in {{-1, 0, 1}}")
+                raise InvalidInput(f"{path!r}: bc{i} must be int8 codes in {{-1, 0, 1}}")
             d["bias_codes"] = bc
         elif f"b{i}" in contents:
             d["bias"] = contents[f"b{i}"]
         else:
-            raise ValueError(f"{path!r}: missing bias of layer {i}")
+            raise InvalidInput(f"{path!r}: missing bias of layer {i}")
         layers.append(d)
     check = {k: (np.asarray(str(v)) if k in header_keys else v) for k, v in contents.items()}
     if _arrays_sha256(check) != stored:
-        raise ValueError(f"{path!r}: contents do not match the stored SHA-256 (damaged or edited)")
+        raise InvalidInput(
+            f"{path!r}: contents do not match the stored SHA-256 (damaged or edited)"
+        )
     return CodeExport(
         activations=tuple(str(a) for a in contents["activations"]),
         layers=layers,

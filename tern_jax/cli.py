@@ -1,17 +1,28 @@
 """The ``tern-jax`` command. Each subcommand lives in ``tern_jax/commands/<name>.py`` and
 provides ``add_parser(subparsers)``, which registers its parser and sets ``func`` to a
-function ``run(args) -> int``. Heavy imports happen inside ``run``, so ``--help`` is fast.
+function ``run(args) -> int``. Heavy imports (JAX, Flax, the engines) happen inside ``run``,
+so ``--help`` is fast.
+
+Exit codes: 0 success; 2 bad input, a missing or damaged file, or any other error the package
+raises on purpose (:class:`~tern_jax.errors.TernJaxError`: one line on stderr, no traceback);
+130 interrupted (Ctrl-C; a command that can resume sets ``args.resume_hint``, printed then).
+A closed output pipe (``tern-jax count ... | head``) ends quietly. Any other exception is a
+bug and keeps its traceback.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
-from . import __version__
+from ._version import __version__
+from .errors import TernJaxError
 
 COMMANDS = ("construct", "bounds", "count", "exact", "train", "report")
+EXIT_ERROR = 2
+EXIT_INTERRUPTED = 130
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -23,12 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for name in COMMANDS:
-        try:
-            module = importlib.import_module(f".commands.{name}", __package__)
-        except ModuleNotFoundError as e:
-            if e.name != f"{__package__}.commands.{name}":
-                raise
-            continue  # a subcommand not installed in this build
+        module = importlib.import_module(f".commands.{name}", __package__)
         module.add_parser(sub)
     return parser
 
@@ -38,10 +44,19 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)
-    except (ValueError, FileNotFoundError) as e:
-        # Bad input: one clear line, no traceback.
+    except TernJaxError as e:
         print(f"tern-jax {args.command}: error: {e}", file=sys.stderr)
-        return 2
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        hint = getattr(args, "resume_hint", None)
+        print(f"tern-jax {args.command}: interrupted{'; ' + hint if hint else ''}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (e.g. `| head`): stop quietly, and keep Python from
+        # complaining again when it flushes stdout at exit.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

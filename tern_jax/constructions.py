@@ -19,6 +19,7 @@ coordinate, and the output is the sum over coordinates.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -27,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from . import bounds as _b
+from .errors import InvalidInput
 from .network import ReLUNet
 
 __all__ = [
@@ -389,11 +391,44 @@ CONSTRUCTIONS = {
     "ternary-real-bias": ternary_real_bias,
     "montufar": montufar,
 }
+# Parameters a caller (the CLI) may leave out, and the value used then.
+DEFAULTS = {
+    "ternary-alternating": {"n0": 1},
+    "ternary-all-relu": {"n0": 1, "form": "generic"},
+    "ternary-real-bias": {"n0": 1, "ks": []},
+    "montufar": {"n0": 1},
+}
+
+
+def parameters(name: str) -> tuple[str, ...]:
+    """The parameter names of a construction (by its CLI name)."""
+    return tuple(inspect.signature(CONSTRUCTIONS[_key(name)]).parameters)
+
+
+def _key(name: str) -> str:
+    key = name.replace("_", "-")
+    if key not in CONSTRUCTIONS:
+        raise InvalidInput(
+            f"unknown construction {name!r}; expected one of {sorted(CONSTRUCTIONS)}"
+        )
+    return key
 
 
 def build(name: str, **kwargs: Any) -> Construction:
-    """Build a construction by its CLI name (``ternary-alternating``, ``montufar``, ...)."""
-    key = name.replace("_", "-")
-    if key not in CONSTRUCTIONS:
-        raise ValueError(f"unknown construction {name!r}; expected one of {sorted(CONSTRUCTIONS)}")
-    return CONSTRUCTIONS[key](**kwargs)
+    """Build a construction by its CLI name (``ternary-alternating``, ``montufar``, ...).
+
+    Parameters left out take :data:`DEFAULTS`; a parameter the construction does not take,
+    or a required one that is missing, is an :class:`~tern_jax.errors.InvalidInput` naming it.
+    """
+    key = _key(name)
+    params = parameters(key)
+    for k in kwargs:
+        if k not in params:
+            raise InvalidInput(
+                f"option {k!r} does not apply to {key} (it takes {', '.join(params)})"
+            )
+    given = {**DEFAULTS[key], **kwargs}
+    missing = [k for k in params if k not in given]
+    if missing:
+        raise InvalidInput(f"{key} needs {', '.join(repr(k) for k in missing)}")
+    return CONSTRUCTIONS[key](**given)

@@ -12,6 +12,8 @@ import dataclasses
 import math
 from collections.abc import Mapping
 
+from .errors import InvalidInput
+
 SATURATION_WARNING = (
     "saturated: most sampled patterns were seen only once (or nearly every sample found a "
     "new pattern), so the sample says little about how many regions remain; Chao1 and "
@@ -24,15 +26,15 @@ def _check(freq_of_freq: Mapping[int, int], n: int | None = None) -> dict[int, i
     for k, v in dict(freq_of_freq).items():
         k, v = int(k), int(v)
         if k < 1:
-            raise ValueError(f"freq_of_freq: frequencies k must be >= 1, got {k}")
+            raise InvalidInput(f"freq_of_freq: frequencies k must be >= 1, got {k}")
         if v < 0:
-            raise ValueError(f"freq_of_freq: f_{k} must be >= 0, got {v}")
+            raise InvalidInput(f"freq_of_freq: f_{k} must be >= 0, got {v}")
         if v:
             f[k] = v
     if n is not None:
         total = sum(k * v for k, v in f.items())
         if total != n:
-            raise ValueError(f"freq_of_freq accounts for {total} samples, but N = {n}")
+            raise InvalidInput(f"freq_of_freq accounts for {total} samples, but N = {n}")
     return f
 
 
@@ -51,7 +53,7 @@ def coverage(freq_of_freq: Mapping[int, int], n: int | None = None) -> float:
     f = _check(freq_of_freq, n)
     n = sum(k * v for k, v in f.items())
     if n <= 0:
-        raise ValueError("coverage needs at least one sample")
+        raise InvalidInput("coverage needs at least one sample")
     return 1.0 - f.get(1, 0) / n
 
 
@@ -80,7 +82,7 @@ def chao1_ci(freq_of_freq: Mapping[int, int], level: float = 0.95) -> tuple[floa
     [S_obs, S_obs + z sqrt(var)].
     """
     if not 0 < level < 1:
-        raise ValueError(f"level must be in (0, 1), got {level}")
+        raise InvalidInput(f"level must be in (0, 1), got {level}")
     from scipy.stats import norm
 
     z = float(norm.ppf(0.5 + level / 2))
@@ -104,7 +106,7 @@ def good_toulmin(freq_of_freq: Mapping[int, int], t: float = 1.0) -> float:
     kappa = round(0.5 log_3(N t^2 / max(t - 1, 1))). Reliable up to t ~ log N.
     """
     if isinstance(t, bool) or not (isinstance(t, (int, float)) and math.isfinite(t) and t >= 0):
-        raise ValueError(f"t must be a finite number >= 0, got {t!r}")
+        raise InvalidInput(f"t must be a finite number >= 0, got {t!r}")
     f = _check(freq_of_freq)
     if t < 1:
         return float(-sum((-t) ** k * v for k, v in f.items()))
@@ -150,7 +152,7 @@ def estimate(freq_of_freq: Mapping[int, int], n: int | None = None) -> Estimates
     f = _check(freq_of_freq, n)
     n = sum(k * v for k, v in f.items())
     if n == 0:
-        raise ValueError("no samples: the frequency table is empty")
+        raise InvalidInput("no samples: the frequency table is empty")
     sat = is_saturated(f)
     return Estimates(
         n_samples=n,

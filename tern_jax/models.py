@@ -32,6 +32,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
+from .errors import InvalidInput
 from .quantize import Quantizer, as_quantizer, quantize_bias, ste, ternarize
 
 ARCHITECTURES = ("alternating", "all_relu")
@@ -47,12 +48,12 @@ def hidden_activations(architecture: str, num_hidden: int) -> tuple[str, ...]:
         return tuple("identity" if i % 2 == 0 else "relu" for i in range(num_hidden))
     if architecture == "all_relu":
         return ("relu",) * num_hidden
-    raise ValueError(f"unknown architecture {architecture!r}; expected one of {ARCHITECTURES}")
+    raise InvalidInput(f"unknown architecture {architecture!r}; expected one of {ARCHITECTURES}")
 
 
 def _check_dim(v: Any, what: str) -> int:
     if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)) or v < 1:
-        raise ValueError(f"{what} must be a positive integer, got {v!r}")
+        raise InvalidInput(f"{what} must be a positive integer, got {v!r}")
     return int(v)
 
 
@@ -90,17 +91,17 @@ class TernaryDense(nnx.Module):
         """A frozen layer ``W = scale * codes``; ``bias`` is codes (times scale) or floats."""
         c = np.asarray(codes)
         if c.ndim != 2 or not np.all(np.isin(c, (-1, 0, 1))):
-            raise ValueError("codes must be a 2-D array with entries in {-1, 0, 1}")
+            raise InvalidInput("codes must be a 2-D array with entries in {-1, 0, 1}")
         b = np.asarray(bias, dtype=np.float64)
         if b.shape != (c.shape[1],):
-            raise ValueError(f"bias must have shape ({c.shape[1]},), got {b.shape}")
+            raise InvalidInput(f"bias must have shape ({c.shape[1]},), got {b.shape}")
         if bias_is_code and not np.all(np.isin(b, (-1, 0, 1))):
-            raise ValueError("bias codes must lie in {-1, 0, 1}")
+            raise InvalidInput("bias codes must lie in {-1, 0, 1}")
         s = np.asarray(scale, np.float64)
         if s.shape not in ((), (c.shape[1],)):
-            raise ValueError(f"scale must be a scalar or shape ({c.shape[1]},), got {s.shape}")
+            raise InvalidInput(f"scale must be a scalar or shape ({c.shape[1]},), got {s.shape}")
         if not np.all(np.isfinite(s) & (s > 0)):
-            raise ValueError(f"scale must be positive and finite, got {scale!r}")
+            raise InvalidInput(f"scale must be positive and finite, got {scale!r}")
         layer = cls(c.shape[0], c.shape[1], quantizer=None, rngs=nnx.Rngs(0))
         layer.frozen = True
         layer.bias_is_code = bool(bias_is_code)
@@ -133,7 +134,7 @@ class TernaryDense(nnx.Module):
         """Integer codes and scale as numpy: ``codes`` int8, ``scale`` float64 (scalar or per
         output unit), and ``bias_codes`` int8 or ``bias`` float64."""
         if not self.is_ternary:
-            raise ValueError("a full-precision layer has no ternary codes")
+            raise InvalidInput("a full-precision layer has no ternary codes")
         if self.frozen:
             c = np.asarray(self.kernel[...], np.int8)
             s = np.asarray(self.scale[...], np.float64)
@@ -179,7 +180,7 @@ class AlternatingMLP(nnx.Module):
         self.input_dim = _check_dim(input_dim, "input_dim")
         self.output_dim = _check_dim(output_dim, "output_dim")
         if isinstance(widths, (int, np.integer)) or len(widths) == 0:
-            raise ValueError(f"widths must be a non-empty list of positive ints, got {widths!r}")
+            raise InvalidInput(f"widths must be a non-empty list of positive ints, got {widths!r}")
         self.widths = tuple(_check_dim(w, f"widths[{i}]") for i, w in enumerate(widths))
         self.architecture = architecture
         self.activations = (*hidden_activations(architecture, len(self.widths)), "identity")
@@ -276,7 +277,7 @@ class AlternatingMLP(nnx.Module):
         """A frozen model (scale 1 codes) computing a ternary :class:`ReLUNet`, e.g. a
         construction; its architecture must be alternating or all-ReLU."""
         if not net.is_ternary():
-            raise ValueError("from_network needs a ternary network (codes in {-1, 0, 1})")
+            raise InvalidInput("from_network needs a ternary network (codes in {-1, 0, 1})")
         arch = _architecture_of(net.hidden_activations)
         return frozen_model(
             [
@@ -291,13 +292,13 @@ def _architecture_of(hidden: Sequence[str]) -> str:
     for arch in ARCHITECTURES:
         if tuple(hidden) == hidden_activations(arch, len(hidden)):
             return arch
-    raise ValueError(f"hidden activations {tuple(hidden)} are neither alternating nor all-ReLU")
+    raise InvalidInput(f"hidden activations {tuple(hidden)} are neither alternating nor all-ReLU")
 
 
 def frozen_model(layers: list[dict[str, Any]], architecture: str) -> AlternatingMLP:
     """An :class:`AlternatingMLP` whose layers are frozen codes (see :meth:`layer_arrays`)."""
     if not layers:
-        raise ValueError("a model needs at least one hidden layer and an output layer")
+        raise InvalidInput("a model needs at least one hidden layer and an output layer")
     dims = [np.asarray(layers[0]["codes"]).shape[0]]
     dims += [np.asarray(d["codes"]).shape[1] for d in layers]
     model = AlternatingMLP(
@@ -306,7 +307,7 @@ def frozen_model(layers: list[dict[str, Any]], architecture: str) -> Alternating
     frozen = []
     for i, d in enumerate(layers):
         if "codes" not in d:
-            raise ValueError(f"layer {i}: a frozen model needs integer codes in every layer")
+            raise InvalidInput(f"layer {i}: a frozen model needs integer codes in every layer")
         coded = "bias_codes" in d
         frozen.append(
             TernaryDense.from_codes(
@@ -345,7 +346,9 @@ def network_from_layers(
 
     if not _foldable(layers):
         if not preserve_output:
-            raise ValueError("preserve_output=False needs per-tensor ternary scales in every layer")
+            raise InvalidInput(
+                "preserve_output=False needs per-tensor ternary scales in every layer"
+            )
         pairs = [_dense(d) for d in layers]
         return ReLUNet.from_arrays([p[0] for p in pairs], [p[1] for p in pairs], activations)
     ws, bs = [], []
@@ -394,12 +397,12 @@ class MLP(AlternatingMLP):
 def model_from_config(config: dict[str, Any], rngs: nnx.Rngs | None = None) -> AlternatingMLP:
     """Rebuild a model (fresh parameters) from :meth:`AlternatingMLP.config`."""
     if not isinstance(config, dict):
-        raise ValueError(f"model config must be a dict, got {type(config).__name__}")
+        raise InvalidInput(f"model config must be a dict, got {type(config).__name__}")
     cfg = dict(config)
     cls_name = cfg.pop("class", "AlternatingMLP")
     classes = {"AlternatingMLP": AlternatingMLP, "MLP": MLP}
     if cls_name not in classes:
-        raise ValueError(f"unknown model class {cls_name!r}; expected one of {sorted(classes)}")
+        raise InvalidInput(f"unknown model class {cls_name!r}; expected one of {sorted(classes)}")
     allowed = {
         "input_dim",
         "widths",
@@ -412,16 +415,16 @@ def model_from_config(config: dict[str, Any], rngs: nnx.Rngs | None = None) -> A
     }
     unknown = set(cfg) - allowed
     if unknown:
-        raise ValueError(f"unknown model config fields {sorted(unknown)}")
+        raise InvalidInput(f"unknown model config fields {sorted(unknown)}")
     missing = {"input_dim", "widths"} - set(cfg)
     if missing:
-        raise ValueError(f"model config lacks {sorted(missing)}")
+        raise InvalidInput(f"model config lacks {sorted(missing)}")
     rngs = rngs or nnx.Rngs(0)
     frozen = cfg.pop("frozen", False)
     if frozen:
         dims = [int(cfg["input_dim"]), *map(int, cfg["widths"]), int(cfg.get("output_dim", 1))]
         if not isinstance(frozen, list) or len(frozen) != len(dims) - 1:
-            raise ValueError("model config 'frozen' must list one entry per layer")
+            raise InvalidInput("model config 'frozen' must list one entry per layer")
         layers = []
         for i, f in enumerate(frozen):
             n_in, n_out = dims[i], dims[i + 1]

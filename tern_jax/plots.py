@@ -5,14 +5,23 @@ pattern alone, so a region keeps its colour across training checkpoints and pict
 
 from __future__ import annotations
 
+import colorsys
 import hashlib
 import os
 from collections.abc import Sequence
+from fractions import Fraction
 
 import numpy as np
 
+from .errors import InvalidInput
+from .exact.line import line_values
+from .exact.result import ExactCount
+from .network import ReLUNet
+
 
 def _pyplot():
+    # pyplot is imported on first use and only after choosing the Agg backend (no display
+    # needed); a notebook that already chose a backend keeps it (force=False).
     import matplotlib
 
     matplotlib.use("Agg", force=False)
@@ -30,8 +39,6 @@ def _out_path(path: str | os.PathLike) -> str:
 
 def pattern_color(bits: Sequence[bool] | np.ndarray) -> tuple[float, float, float]:
     """A stable RGB colour for one activation pattern (hash of its packed bits)."""
-    import colorsys
-
     b = np.asarray(bits, dtype=bool).ravel()
     digest = hashlib.blake2b(
         np.packbits(b).tobytes() + int(b.size).to_bytes(8, "little"), digest_size=8
@@ -68,7 +75,7 @@ def plot_plane_partition(
     from matplotlib.collections import LineCollection, PolyCollection
 
     if len(polygons) != len(patterns):
-        raise ValueError(
+        raise InvalidInput(
             f"polygons and patterns must match: {len(polygons)} cells, {len(patterns)} patterns"
         )
     plt = _pyplot()
@@ -120,7 +127,7 @@ def plot_line_function(
     if values.ndim == 1:
         values = values[:, None]
     if values.shape[0] != ts.shape[0]:
-        raise ValueError(f"ts and values must match: {ts.shape[0]} vs {values.shape[0]} rows")
+        raise InvalidInput(f"ts and values must match: {ts.shape[0]} vs {values.shape[0]} rows")
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(8, 3.5))
     for k in range(values.shape[1]):
@@ -194,3 +201,46 @@ def plot_region_series(series: Sequence[dict], path: str | os.PathLike) -> str:
     fig.savefig(out, dpi=110)
     plt.close(fig)
     return out
+
+
+def plot_exact(net: ReLUNet, result: ExactCount, path: str | os.PathLike) -> str:
+    """A picture of an exact partition: the coloured cells of a plane result (kept with
+    ``keep_cells``), or f along the line of a line result with its breakpoints."""
+    kind = (
+        f"{result.activation_regions} activation / {result.linear_regions} linear regions (exact)"
+    )
+    if result.engine == "plane":
+        if result.cells is None:
+            raise InvalidInput("too many cells to draw (rerun with keep_cells=True)")
+        return plot_plane_partition(
+            result.cells,
+            result.patterns,
+            path,
+            linear_boundaries=result.linear_boundaries,
+            title=kind,
+        )
+    if result.engine != "line" or result.breakpoints is None:
+        raise InvalidInput(f"cannot draw a {result.engine!r} result without its breakpoints")
+    bps = np.array([float(t) for t in result.breakpoints])
+    lbps = np.array([float(t) for t in result.linear_breakpoints])
+    lo, hi = (_end_value(t) for t in result.domain["t_range"])
+    if not np.isfinite(lo) or not np.isfinite(hi):
+        span = max((bps.max() - bps.min()) if bps.size else 1.0, 1.0)
+        lo = lo if np.isfinite(lo) else (bps.min() if bps.size else 0.0) - 0.25 * span
+        hi = hi if np.isfinite(hi) else (bps.max() if bps.size else 0.0) + 0.25 * span
+    ts = np.union1d(np.linspace(lo, hi, 2001), bps[(bps >= lo) & (bps <= hi)])
+    return plot_line_function(
+        ts,
+        line_values(net, result, ts),
+        path,
+        breakpoints=bps,
+        breakpoint_values=line_values(net, result, bps) if bps.size else None,
+        linear_breakpoints=lbps,
+        linear_breakpoint_values=line_values(net, result, lbps) if lbps.size else None,
+        title=f"{result.domain['description']}: {kind}",
+        xlabel="x" if result.domain["input_dim"] == 1 else "t",
+    )
+
+
+def _end_value(text: str) -> float:
+    return float(text) if "inf" in text else float(Fraction(text))

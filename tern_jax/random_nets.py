@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from .errors import InvalidInput
 from .network import ACTIVATIONS, ReLUNet
 
 ARCHITECTURES = ("alternating", "all_relu")
@@ -20,15 +21,15 @@ def hidden_tags(architecture: str | Sequence[str], depth: int) -> list[str]:
             return ["identity" if i % 2 == 0 else "relu" for i in range(depth)]
         if architecture == "all_relu":
             return ["relu"] * depth
-        raise ValueError(
+        raise InvalidInput(
             f"architecture must be one of {ARCHITECTURES} or a list of tags, got {architecture!r}"
         )
     tags = list(architecture)
     if len(tags) != depth:
-        raise ValueError(f"{len(tags)} activation tags for {depth} hidden layers")
+        raise InvalidInput(f"{len(tags)} activation tags for {depth} hidden layers")
     for t in tags:
         if t not in ACTIVATIONS:
-            raise ValueError(f"unknown activation {t!r}; expected one of {ACTIVATIONS}")
+            raise InvalidInput(f"unknown activation {t!r}; expected one of {ACTIVATIONS}")
     return tags
 
 
@@ -49,12 +50,12 @@ def random_network(
     The output layer's bias is 0 (it moves no boundary). Deterministic in ``seed``.
     """
     if not (isinstance(input_dim, int) and input_dim >= 1):
-        raise ValueError(f"input_dim must be a positive integer, got {input_dim!r}")
+        raise InvalidInput(f"input_dim must be a positive integer, got {input_dim!r}")
     widths = list(widths)
     if not widths or any(not isinstance(w, (int, np.integer)) or w < 1 for w in widths):
-        raise ValueError(f"widths must be a non-empty list of positive integers, got {widths!r}")
+        raise InvalidInput(f"widths must be a non-empty list of positive integers, got {widths!r}")
     if weights not in ("ternary", "gaussian"):
-        raise ValueError(f"weights must be 'ternary' or 'gaussian', got {weights!r}")
+        raise InvalidInput(f"weights must be 'ternary' or 'gaussian', got {weights!r}")
     tags = hidden_tags(architecture, len(widths))
     rng = np.random.default_rng(seed)
     dims = [input_dim, *widths, output_dim]

@@ -15,10 +15,10 @@ from typing import Any
 
 import numpy as np
 
+from ._version import __version__
+
 
 def package_version() -> str:
-    from . import __version__
-
     return __version__
 
 

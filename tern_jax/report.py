@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from .errors import InvalidInput, MissingFile
 from .records import package_version, to_jsonable
 
 STUDY_FILE = "study.json"
@@ -33,10 +34,10 @@ class Table:
 
     def __post_init__(self):
         if not re.fullmatch(r"[A-Za-z0-9_.-]+", self.name):
-            raise ValueError(f"table name {self.name!r} must be a plain file name")
+            raise InvalidInput(f"table name {self.name!r} must be a plain file name")
         for i, row in enumerate(self.rows):
             if len(row) != len(self.columns):
-                raise ValueError(
+                raise InvalidInput(
                     f"table {self.name!r}: row {i} has {len(row)} cells for "
                     f"{len(self.columns)} columns"
                 )
@@ -84,7 +85,7 @@ def write_study(result: StudyResult, run_dir: str | os.PathLike) -> str:
     os.makedirs(d, exist_ok=True)
     for fig in result.figures:
         if not os.path.isfile(os.path.join(d, fig.path)):
-            raise ValueError(f"study {result.name!r}: figure {fig.path!r} was not written")
+            raise InvalidInput(f"study {result.name!r}: figure {fig.path!r} was not written")
     for t in result.tables:
         with open(os.path.join(d, f"{t.name}.csv"), "w", newline="") as fh:
             w = csv.writer(fh)
@@ -105,20 +106,20 @@ def load_study(study_dir: str | os.PathLike) -> StudyResult:
         names = {f.name for f in dataclasses.fields(StudyResult)}
         return StudyResult(**{k: v for k, v in raw.items() if k in names})
     except (OSError, json.JSONDecodeError, TypeError, KeyError) as e:
-        raise ValueError(f"{path!r} is not a readable study record ({e})") from None
+        raise InvalidInput(f"{path!r} is not a readable study record ({e})") from None
 
 
 def load_studies(run_dir: str | os.PathLike) -> list[StudyResult]:
     """Every study under ``run_dir``, ordered by rank, then by name."""
     run_dir = os.fspath(run_dir)
     if not os.path.isdir(run_dir):
-        raise FileNotFoundError(f"no run directory at {run_dir!r}")
+        raise MissingFile(f"no run directory at {run_dir!r}")
     studies = []
     for name in sorted(os.listdir(run_dir)):
         if os.path.isfile(os.path.join(run_dir, name, STUDY_FILE)):
             studies.append(load_study(os.path.join(run_dir, name)))
     if not studies:
-        raise ValueError(f"{run_dir!r} holds no study results (no */{STUDY_FILE})")
+        raise InvalidInput(f"{run_dir!r} holds no study results (no */{STUDY_FILE})")
     return sorted(studies, key=lambda s: (s.rank, s.name))
 
 

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .errors import InvalidInput
+
 TASKS = ("sawtooth1d", "smooth1d", "sines2d", "sawtooth2d", "diabetes")
 
 
@@ -78,7 +80,7 @@ _SYNTHETIC: dict[str, tuple[str, float, float, int, Callable[[np.ndarray], np.nd
 
 def _check_count(v: int, what: str) -> int:
     if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-        raise ValueError(f"{what} must be a positive integer, got {v!r}")
+        raise InvalidInput(f"{what} must be a positive integer, got {v!r}")
     return int(v)
 
 
@@ -88,10 +90,10 @@ def make_task(
     """Build a task (see the module docstring); ``noise`` is the std of Gaussian noise
     added to the training targets only."""
     if name not in TASKS:
-        raise ValueError(f"unknown task {name!r}; expected one of {TASKS}")
+        raise InvalidInput(f"unknown task {name!r}; expected one of {TASKS}")
     noise = float(noise)
     if not (np.isfinite(noise) and noise >= 0):
-        raise ValueError(f"noise must be finite and >= 0, got {noise!r}")
+        raise InvalidInput(f"noise must be finite and >= 0, got {noise!r}")
     rng = np.random.default_rng([int(seed), TASKS.index(name)])
     if name == "diabetes":
         x, y = _diabetes()
@@ -131,7 +133,7 @@ def _diabetes() -> tuple[np.ndarray, np.ndarray]:
     try:
         from sklearn.datasets import load_diabetes
     except ImportError:
-        raise ValueError(
+        raise InvalidInput(
             "task 'diabetes' needs scikit-learn: pip install 'tern_jax[data]'"
         ) from None
     data = load_diabetes(scaled=False)

@@ -34,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from .errors import InvalidInput, MissingFile
 from .tasks import TASKS, Task, make_task
 
 MODELS = ("ternary", "float")
@@ -106,29 +107,31 @@ def _validate(c: TrainConfig) -> None:
     def pos_int(name, minimum=1):
         v = getattr(c, name)
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < minimum:
-            raise ValueError(f"config {name} must be an integer >= {minimum}, got {v!r}")
+            raise InvalidInput(f"config {name} must be an integer >= {minimum}, got {v!r}")
 
     def number(name, minimum=0.0, strict=False):
         v = getattr(c, name)
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-            raise ValueError(f"config {name} must be a finite number, got {v!r}")
+            raise InvalidInput(f"config {name} must be a finite number, got {v!r}")
         if v < minimum or (strict and v == minimum):
-            raise ValueError(
+            raise InvalidInput(
                 f"config {name} must be {'>' if strict else '>='} {minimum}, got {v!r}"
             )
 
     if c.task not in TASKS:
-        raise ValueError(f"config task {c.task!r} is unknown; expected one of {TASKS}")
+        raise InvalidInput(f"config task {c.task!r} is unknown; expected one of {TASKS}")
     if c.architecture not in ARCHITECTURES:
-        raise ValueError(f"config architecture {c.architecture!r}; expected one of {ARCHITECTURES}")
+        raise InvalidInput(
+            f"config architecture {c.architecture!r}; expected one of {ARCHITECTURES}"
+        )
     if isinstance(c.widths, (str, int)) or not c.widths:
-        raise ValueError(f"config widths must be a non-empty list of ints, got {c.widths!r}")
+        raise InvalidInput(f"config widths must be a non-empty list of ints, got {c.widths!r}")
     object.__setattr__(c, "widths", tuple(c.widths))
     for w in c.widths:
         if isinstance(w, bool) or not isinstance(w, (int, np.integer)) or w < 1:
-            raise ValueError(f"config widths must be positive integers, got {list(c.widths)}")
+            raise InvalidInput(f"config widths must be positive integers, got {list(c.widths)}")
     if as_quantizer(c.quantizer) is None:
-        raise ValueError("config quantizer must name a rule (the float twin is 'twin: true')")
+        raise InvalidInput("config quantizer must name a rule (the float twin is 'twin: true')")
     for name in (
         "n_train",
         "n_test",
@@ -148,22 +151,22 @@ def _validate(c: TrainConfig) -> None:
     number("noise")
     number("neighbourhood_radius")
     if c.schedule not in ("cosine", "constant"):
-        raise ValueError(f"config schedule must be 'cosine' or 'constant', got {c.schedule!r}")
+        raise InvalidInput(f"config schedule must be 'cosine' or 'constant', got {c.schedule!r}")
     if c.batch_size > c.n_train and c.task != "diabetes":
-        raise ValueError(f"config batch_size {c.batch_size} exceeds n_train {c.n_train}")
+        raise InvalidInput(f"config batch_size {c.batch_size} exceeds n_train {c.n_train}")
     for name in ("quantize_bias", "quantize_output", "twin", "exact_line", "exact_plane"):
         if not isinstance(getattr(c, name), bool):
-            raise ValueError(f"config {name} must be true or false, got {getattr(c, name)!r}")
+            raise InvalidInput(f"config {name} must be true or false, got {getattr(c, name)!r}")
 
 
 def config_from_dict(d: dict[str, Any]) -> TrainConfig:
     """A :class:`TrainConfig` from a dict, rejecting unknown keys by name."""
     if not isinstance(d, dict):
-        raise ValueError(f"a config must be a mapping of fields, got {type(d).__name__}")
+        raise InvalidInput(f"a config must be a mapping of fields, got {type(d).__name__}")
     fields = {f.name for f in dataclasses.fields(TrainConfig)}
     unknown = sorted(set(d) - fields)
     if unknown:
-        raise ValueError(f"unknown config fields {unknown}; known: {sorted(fields)}")
+        raise InvalidInput(f"unknown config fields {unknown}; known: {sorted(fields)}")
     return TrainConfig(**d)
 
 
@@ -173,16 +176,16 @@ def load_config(path: str | os.PathLike) -> TrainConfig:
 
     path = os.fspath(path)
     if not os.path.isfile(path):
-        raise FileNotFoundError(f"no config file at {path!r}")
+        raise MissingFile(f"no config file at {path!r}")
     try:
         with open(path) as fh:
             d = yaml.safe_load(fh)
     except yaml.YAMLError as e:
-        raise ValueError(f"{path!r} is not valid YAML ({e})") from None
+        raise InvalidInput(f"{path!r} is not valid YAML ({e})") from None
     try:
         return config_from_dict(d or {})
     except (ValueError, TypeError) as e:
-        raise ValueError(f"{path}: {e}") from None
+        raise InvalidInput(f"{path}: {e}") from None
 
 
 # -- optimisation ---------------------------------------------------------------------------
@@ -442,7 +445,7 @@ def train_model(
     from .models import model_from_config
 
     if kind not in MODELS:
-        raise ValueError(f"model kind must be one of {MODELS}, got {kind!r}")
+        raise InvalidInput(f"model kind must be one of {MODELS}, got {kind!r}")
     model = model_from_config(cfg.model_config(kind, task.input_dim), nnx.Rngs(params=cfg.seed))
     optimizer = nnx.Optimizer(model, make_optimizer(cfg), wrt=nnx.Param)
     mngr = _manager(os.path.join(run_dir, "checkpoints", kind), cfg)
@@ -464,14 +467,14 @@ def train_model(
                 ),
             )
         except Exception as e:
-            raise ValueError(
+            raise InvalidInput(
                 f"cannot resume from {kind} checkpoint step {latest} in "
                 f"{run_dir!r}: damaged ({str(e).splitlines()[0][:200]})"
             ) from None
         nnx.update(optimizer, restored["opt"])
         nnx.update(model, restored["model"])
         if state_sha256(nnx.state(model)) != restored["metadata"]["param_sha256"]:
-            raise ValueError(
+            raise InvalidInput(
                 f"{kind} checkpoint step {latest} in {run_dir!r} does not match "
                 "its recorded SHA-256; the checkpoint is damaged"
             )
@@ -558,7 +561,7 @@ def run(
     import yaml
 
     from .checkpoint import export_codes
-    from .network import save_network
+    from .netfile import save_network
     from .records import package_version, to_jsonable
 
     run_dir = os.fspath(run_dir)
@@ -569,7 +572,7 @@ def run(
             old = yaml.safe_load(fh)
         if old != cfg.to_json():
             diff = sorted(k for k in cfg.to_json() if old.get(k) != cfg.to_json()[k])
-            raise ValueError(
+            raise InvalidInput(
                 f"{run_dir!r} holds a run with a different config (fields "
                 f"{diff}); use a new --out directory"
             )

@@ -441,7 +441,7 @@ def test_cli_construct_writes_a_loadable_network(tmp_path, capsys):
     assert "linear regions, open unit cube" in text and ": 9" in text
     net = tj.load_network(out)
     assert net == C.ternary_alternating(1, [3, 3]).net and net.is_ternary()
-    from tern_jax.network import read_network_metadata
+    from tern_jax.netfile import read_network_metadata
 
     meta = read_network_metadata(out)["construction"]
     assert meta["counts"]["linear_regions_unit_cube"] == 9
@@ -472,9 +472,9 @@ def test_cli_construct_json(tmp_path, capsys, argv, name, cube):
 @pytest.mark.parametrize(
     "argv, match",
     [
-        (["montufar", "--ps", "3"], "--ps does not apply"),
-        (["ternary-alternating"], "needs --ps"),
-        (["ternary-real-bias", "--ks", "2"], "needs --m"),
+        (["montufar", "--ps", "3"], "'ps' does not apply"),
+        (["ternary-alternating"], "needs 'ps'"),
+        (["ternary-real-bias", "--ks", "2"], "needs 'm'"),
         (["ternary-alternating", "--ps", "2,0"], r"ps\[1\]"),
     ],
 )

@@ -228,7 +228,7 @@ def test_bad_nd_domains():
         tj.exact_regions_1d(net, [0, 0, 0], [1, 1, 1])
     with pytest.raises(ValueError, match="mode"):
         tj.exact_regions_1d(net, [0, 0], [1, 1], mode="fast")
-    with pytest.raises(ValueError, match="ReLUNet"):
+    with pytest.raises(TypeError, match="ReLUNet"):
         tj.exact_regions_1d("net.npz", 0, 1)
 
 

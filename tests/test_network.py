@@ -168,7 +168,7 @@ def test_save_load_roundtrip(tmp_path):
     assert back.activations == net.activations
     with np.load(p) as data:
         assert data["W0"].dtype == np.int8  # ternary stored as codes
-    assert tj.network.read_network_metadata(p) == {"source": "test"}
+    assert tj.netfile.read_network_metadata(p) == {"source": "test"}
     # a directory holding network.npz loads that file
     tj.save_network(net, tmp_path / "run" / "network.npz")
     assert tj.load_network(tmp_path / "run").fingerprint == net.fingerprint

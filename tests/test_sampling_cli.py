@@ -12,7 +12,7 @@ import pytest
 
 import tern_jax as tj
 from tern_jax.cli import main
-from tern_jax.commands.count import parse_domain
+from tern_jax.domains import parse_domain
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

@@ -35,20 +35,11 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     from ..bounds import matching_architectures
-    from ..records import package_version, to_jsonable
     from .common import emit_json
 
     comp = matching_architectures(args.n0, args.widths)
     if args.json:
-        record = to_jsonable(comp)
-        record["how"] = "exact integers (closed forms, math.md sections 2-4)"
-        record["bounds_domain"] = "maximal number of linear regions over all of R^n0"
-        record["rows_domain"] = (
-            "constructions: exact linear regions on the open unit cube (0,1)^n0; general "
-            "row: Montufar 2014 lower bound over R^n0"
-        )
-        record["package_version"] = package_version()
-        emit_json(record)
+        emit_json(comp.to_dict())
     else:
         print(comp.table())
     return 0

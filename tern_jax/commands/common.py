@@ -14,10 +14,10 @@ def parse_floats(text: str, what: str) -> np.ndarray:
     """Parse "1,2.5,-3" into a float64 vector, with a clear error naming ``what``."""
     try:
         values = [float(t) for t in text.split(",") if t.strip() != ""]
-    except ValueError:
+    except ValueError as e:
         raise argparse.ArgumentTypeError(
             f"{what}: expected comma-separated numbers, got {text!r}"
-        ) from None
+        ) from e
     if not values:
         raise argparse.ArgumentTypeError(f"{what}: no numbers in {text!r}")
     arr = np.asarray(values, dtype=np.float64)
@@ -30,10 +30,10 @@ def parse_ints(text: str, what: str) -> list[int]:
     """Parse "8,8,8" into a list of ints, with a clear error naming ``what``."""
     try:
         values = [int(t) for t in text.split(",") if t.strip() != ""]
-    except ValueError:
+    except ValueError as e:
         raise argparse.ArgumentTypeError(
             f"{what}: expected comma-separated integers, got {text!r}"
-        ) from None
+        ) from e
     if not values:
         raise argparse.ArgumentTypeError(f"{what}: no integers in {text!r}")
     return values

@@ -7,14 +7,7 @@ import argparse
 from .common import parse_ints
 
 NAMES = ("ternary-alternating", "ternary-all-relu", "ternary-real-bias", "montufar")
-
-# Which options each construction takes (anything else given is an error, not ignored).
-_OPTIONS = {
-    "ternary-alternating": ("n0", "ps"),
-    "ternary-all-relu": ("n0", "ps", "form"),
-    "ternary-real-bias": ("n0", "ks", "m"),
-    "montufar": ("n0", "widths"),
-}
+OPTIONS = ("n0", "ps", "form", "ks", "m", "widths")
 
 
 def _ints(what: str):
@@ -65,40 +58,14 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     return p
 
 
-def _kwargs(args: argparse.Namespace) -> dict:
-    allowed = _OPTIONS[args.name]
-    for opt in ("ps", "form", "ks", "m", "widths"):
-        if getattr(args, opt) is not None and opt not in allowed:
-            raise ValueError(
-                f"--{opt} does not apply to {args.name} (it takes "
-                f"{', '.join('--' + o for o in allowed)})"
-            )
-    kw: dict = {"n0": 1 if args.n0 is None else args.n0}
-    if args.name in ("ternary-alternating", "ternary-all-relu"):
-        if args.ps is None:
-            raise ValueError(f"{args.name} needs --ps (pieces per block, e.g. --ps 3,3)")
-        kw["ps"] = args.ps
-        if args.name == "ternary-all-relu":
-            kw["form"] = args.form or "generic"
-    elif args.name == "ternary-real-bias":
-        if args.m is None:
-            raise ValueError("ternary-real-bias needs --m (pieces of the last layer minus 1)")
-        kw["ks"] = args.ks or []
-        kw["m"] = args.m
-    else:
-        if args.widths is None:
-            raise ValueError("montufar needs --widths (hidden widths, e.g. --widths 4,4)")
-        kw["widths"] = args.widths
-    return kw
-
-
 def run(args: argparse.Namespace) -> int:
     from ..constructions import build
-    from ..network import save_network
+    from ..netfile import save_network
     from ..records import package_version
     from .common import emit_json
 
-    c = build(args.name, **_kwargs(args))
+    given = {k: getattr(args, k) for k in OPTIONS if getattr(args, k) is not None}
+    c = build(args.name, **given)
     record = c.to_dict()
     record["package_version"] = package_version()
     record["out"] = None

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 
+from ..errors import InvalidInput
+
 DOMAIN_HELP = (
     "sampling domain: box:LO,HI (scalars) | box:LO1,LO2;HI1,HI2 (per dimension) | "
     "gaussian | gaussian:MEAN,STD | plane:ORIGIN;U;V;U0,U1,V0,V1 | segment:A;B | "
     "points:FILE.npy[,RADIUS]  (vectors are comma-separated; default box:0,1, the unit cube)"
-)
+)  # the syntax parse_domain (tern_jax.domains) reads
 
 
 def add_parser(subparsers) -> None:
@@ -73,8 +75,8 @@ def add_parser(subparsers) -> None:
 def _positive_int(text: str) -> int:
     try:
         value = float(text) if any(c in text for c in ".eE") else int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"--samples: expected an integer, got {text!r}") from None
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(f"--samples: expected an integer, got {text!r}") from e
     if isinstance(value, float):
         if not value.is_integer():
             raise argparse.ArgumentTypeError(f"--samples: {text!r} is not a whole number")
@@ -84,69 +86,11 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def _vec(text: str, what: str):
-    from .common import parse_floats
-
-    try:
-        return parse_floats(text, what)
-    except argparse.ArgumentTypeError as e:
-        raise ValueError(str(e)) from None
-
-
-def _pair(parts: list[str], kind: str, names: tuple[str, str], spec: str):
-    """Two domain parameters, written ``A,B`` (two scalars) or ``A1,..;B1,..`` (vectors)."""
-    a, b = names
-    if len(parts) == 1:
-        v = _vec(parts[0], f"--domain {kind}")
-        if v.size != 2:
-            raise ValueError(f"--domain {kind}:{a},{b} takes two numbers, got {parts[0]!r}")
-        return float(v[0]), float(v[1])
-    if len(parts) == 2:
-        return _vec(parts[0], f"--domain {kind} {a}"), _vec(parts[1], f"--domain {kind} {b}")
-    raise ValueError(
-        f"--domain {kind}: expected {kind}:{a},{b} or {kind}:{a}1,..;{b}1,.., got {spec!r}"
-    )
-
-
-def parse_domain(spec: str):
-    """Parse a ``--domain`` string into a domain object (ValueError on bad input)."""
-    from ..sampling import domains as D
-
-    kind, _, rest = spec.partition(":")
-    kind = kind.strip().lower()
-    parts = [p for p in rest.split(";")] if rest else []
-    if kind == "gaussian" and not parts:
-        return D.Gaussian(0.0, 1.0)
-    if kind in ("box", "gaussian"):
-        ctor, names = (D.Box, ("LO", "HI")) if kind == "box" else (D.Gaussian, ("MEAN", "STD"))
-        return ctor(*_pair(parts, kind, names, spec))
-    if kind == "plane":
-        if len(parts) != 4:
-            raise ValueError(f"--domain plane:ORIGIN;U;V;U0,U1,V0,V1 needs 4 parts, got {spec!r}")
-        o, u, v, b = (_vec(x, f"--domain plane part {i + 1}") for i, x in enumerate(parts))
-        return D.Plane(o, u, v, tuple(b))
-    if kind == "segment":
-        if len(parts) != 2:
-            raise ValueError(f"--domain segment:A;B needs two points, got {spec!r}")
-        return D.Segment(_vec(parts[0], "segment A"), _vec(parts[1], "segment B"))
-    if kind == "points":
-        path, radius = rest, 0.0
-        head, sep, tail = rest.rpartition(",")
-        if sep and head:
-            try:
-                path, radius = head, float(tail)
-            except ValueError:
-                raise ValueError(f"--domain points: bad radius {tail!r} in {spec!r}") from None
-        if not path:
-            raise ValueError("--domain points:FILE.npy[,RADIUS] needs a file")
-        return D.Points(path, radius=radius)
-    raise ValueError(f"unknown --domain {kind!r}; expected box, gaussian, plane, segment or points")
-
-
 def run(args) -> int:
     import sys
 
-    from ..network import load_network
+    from ..domains import parse_domain
+    from ..io import load_network
     from ..sampling import count_regions
     from .common import emit_json
 
@@ -155,7 +99,9 @@ def run(args) -> int:
 
         initialize(args.coordinator, args.num_processes, args.process_id)
     elif args.coordinator:
-        raise ValueError("--coordinator needs --distributed")
+        raise InvalidInput("--coordinator needs --distributed")
+    if args.resume:
+        args.resume_hint = f"the state in {args.resume!r} is kept; rerun the same command to resume"
     net = load_network(args.net)
     domain = parse_domain(args.domain)
     show = not (args.quiet or args.json) and sys.stderr.isatty()

@@ -1,25 +1,34 @@
-"""``tern-jax exact``: exact activation and linear region counts on a segment, line or plane."""
+"""``tern-jax exact``: exact activation and linear region counts on a segment, line, plane,
+box or all of R^n0."""
 
 from __future__ import annotations
 
 import argparse
+from fractions import Fraction
+
+from ..errors import InvalidInput
 
 
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser(
         "exact",
-        help="exact region counts along a segment/line or in a 2D slice",
+        help="exact region counts along a segment/line, in a 2D slice or an n-D box",
         description=(
-            "Exact partition of a segment, a whole line or a box of a 2D input slice by the "
-            "network: counts activation regions (distinct patterns) and linear regions "
-            "(adjacent pieces with the same affine map merged), in exact rational arithmetic "
-            "for integer/dyadic networks (auto) or float64 with a tolerance."
+            "Exact partition of a domain by the network: counts activation regions (distinct "
+            "patterns, full-dimensional) and linear regions (adjacent pieces with the same "
+            "affine map merged), in exact rational arithmetic for integer/dyadic networks "
+            "(auto) or float64 with a tolerance. Domains: a segment or whole line, a box of a "
+            "2D slice, a full-dimensional box, or all of R^n0."
         ),
         epilog=(
-            'examples:  tern-jax exact net.npz --segment "0;1"   '
-            'tern-jax exact net.npz --line "0;1"  (one input: all of R)   '
-            'tern-jax exact net.npz --plane "0,0;1,0;0,1" --bounds 0,1,0,1 --plot p.png'
+            "examples:\n"
+            '  tern-jax exact net.npz --segment "0;1"\n'
+            '  tern-jax exact net.npz --line "0;1"            (one input: all of R)\n'
+            '  tern-jax exact net.npz --plane "0,0;1,0;0,1" --bounds 0,1,0,1 --plot p.png\n'
+            "  tern-jax exact net.npz --box 0,1                (the unit cube of R^n0)\n"
+            "  tern-jax exact net.npz --whole                  (all of R^n0)"
         ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("net", help="network file (.npz) or run/checkpoint directory")
     dom = p.add_mutually_exclusive_group(required=True)
@@ -37,10 +46,24 @@ def add_parser(subparsers) -> None:
         metavar="ORIGIN;U;V",
         help="2D slice x = ORIGIN + s U + t V; needs --bounds",
     )
+    dom.add_argument(
+        "--box",
+        metavar="LO,HI",
+        help="full-dimensional box: LO,HI (scalars, every coordinate) or LO1,..;HI1,.. "
+        "(write --box=-1,1 when it starts with -)",
+    )
+    dom.add_argument("--whole", action="store_true", help="all of R^n0")
     p.add_argument(
         "--bounds",
         metavar="U0,U1,V0,V1",
         help="box of (s, t) for --plane (write --bounds=-1,1,-1,1 when it starts with -)",
+    )
+    p.add_argument(
+        "--engine",
+        choices=("auto", "line", "plane", "nd"),
+        default="auto",
+        help="which exact engine (auto: line for segments and 1 input, plane for planes and "
+        "2-input boxes, n-dimensional otherwise)",
     )
     p.add_argument(
         "--mode",
@@ -57,16 +80,15 @@ def add_parser(subparsers) -> None:
         help="keep every breakpoint in the JSON record (default: only up to 10000)",
     )
     p.add_argument("--json", action="store_true", help="print the JSON record")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
 
 def _points(text: str, count: int, what: str, allow_inf: bool = False) -> list[list]:
     """ "1,2;3,4" -> [[1, 2], [3, 4]] as exact Fractions (decimals are read exactly)."""
-    from fractions import Fraction
-
     parts = [q.strip() for q in text.split(";")]
     if len(parts) != count:
-        raise ValueError(f"{what}: expected {count} points separated by ';', got {text!r}")
+        raise InvalidInput(f"{what}: expected {count} points separated by ';', got {text!r}")
     out = []
     for q in parts:
         coords = []
@@ -77,57 +99,65 @@ def _points(text: str, count: int, what: str, allow_inf: bool = False) -> list[l
                 continue
             try:
                 coords.append(Fraction(c))
-            except (ValueError, ZeroDivisionError):
-                raise ValueError(f"{what}: {c!r} is not a number (in {text!r})") from None
+            except (ValueError, ZeroDivisionError) as e:
+                raise InvalidInput(f"{what}: {c!r} is not a number (in {text!r})") from e
         out.append(coords)
     return out
 
 
-def run(args: argparse.Namespace) -> int:
-    import numpy as np
+def _domain(args: argparse.Namespace, n0: int):
+    """The domain object the arguments describe (None: all of R^n0)."""
+    from .. import domains as D
 
-    from ..exact import exact_regions_1d, exact_regions_2d
-    from ..network import load_network
-    from .common import emit_json
-
-    net = load_network(args.net)
-    keep = True if args.breakpoints else None
+    if args.bounds is not None and args.plane is None:
+        raise InvalidInput("--bounds applies to --plane only")
+    if args.whole:
+        return None
     if args.plane is not None:
         if args.bounds is None:
-            raise ValueError("--plane needs --bounds U0,U1,V0,V1")
+            raise InvalidInput("--plane needs --bounds U0,U1,V0,V1")
         origin, u, v = _points(args.plane, 3, "--plane")
         (bounds,) = _points(args.bounds, 1, "--bounds")
         if len(bounds) != 4:
-            raise ValueError(f"--bounds: expected 4 numbers U0,U1,V0,V1, got {args.bounds!r}")
-        res = exact_regions_2d(
-            net,
-            origin,
-            u,
-            v,
-            tuple(bounds),
-            mode=args.mode,
-            tol=args.tol,
-            keep_cells=bool(args.plot) or None,
-        )
-    else:
-        if args.bounds is not None:
-            raise ValueError("--bounds applies to --plane only")
-        text = args.segment if args.segment is not None else args.line
-        a, b = _points(text, 2, "--segment" if args.segment is not None else "--line", True)
-        a = a[0] if net.input_dim == 1 and len(a) == 1 else a
-        b = b[0] if net.input_dim == 1 and len(b) == 1 else b
-        res = exact_regions_1d(
-            net,
-            a,
-            b,
-            line=args.line is not None,
-            mode=args.mode,
-            tol=args.tol,
-            keep_breakpoints=keep if not args.plot else True,
-        )
+            raise InvalidInput(f"--bounds: expected 4 numbers U0,U1,V0,V1, got {args.bounds!r}")
+        return D.Plane(origin, u, v, tuple(bounds))
+    if args.box is not None:
+        if ";" in args.box:
+            lo, hi = _points(args.box, 2, "--box")
+        else:
+            (pair,) = _points(args.box, 1, "--box")
+            if len(pair) != 2:
+                raise InvalidInput(f"--box: expected LO,HI or LO1,..;HI1,.., got {args.box!r}")
+            lo, hi = pair
+        return D.Box(lo, hi)
+    text = args.segment if args.segment is not None else args.line
+    what = "--segment" if args.segment is not None else "--line"
+    a, b = _points(text, 2, what, allow_inf=True)
+    return D.Segment(a, b) if args.segment is not None else D.Line(a, b)
+
+
+def run(args: argparse.Namespace) -> int:
+    import sys
+
+    from .. import plots
+    from ..exact import exact_regions
+    from ..exact.regions import choose_engine
+    from ..io import load_network
+    from .common import emit_json
+
+    net = load_network(args.net)
+    domain = _domain(args, net.input_dim)
+    engine = choose_engine(net, domain) if args.engine == "auto" else args.engine
+    options: dict = {"tol": args.tol}
+    if engine == "line":
+        options["keep_breakpoints"] = True if (args.breakpoints or args.plot) else None
+    elif engine == "plane":
+        options["keep_cells"] = bool(args.plot) or None
+    show = not (args.quiet or args.json) and sys.stderr.isatty()
+    res = exact_regions(net, domain, engine=engine, mode=args.mode, progress=show, **options)
     plot = None
     if args.plot:
-        plot = _plot(net, res, args.plot)
+        plot = plots.plot_exact(net, res, args.plot)
     if args.json:
         d = res.to_dict()
         d["plot"] = plot
@@ -140,51 +170,4 @@ def run(args: argparse.Namespace) -> int:
         print("breakpoints (t): " + ", ".join(str(t) for t in res.breakpoints))
     if plot:
         print(f"wrote {plot}")
-    del np
     return 0
-
-
-def _plot(net, res, path: str) -> str:
-    import numpy as np
-
-    from .. import plots
-
-    kind = f"{res.activation_regions} activation / {res.linear_regions} linear regions (exact)"
-    if res.engine == "plane":
-        if res.cells is None:
-            raise ValueError("too many cells to draw")
-        return plots.plot_plane_partition(
-            res.cells,
-            res.patterns,
-            path,
-            linear_boundaries=res.linear_boundaries,
-            title=kind,
-        )
-    from ..exact.line import line_values
-
-    bps = np.array([float(t) for t in res.breakpoints])
-    lbps = np.array([float(t) for t in res.linear_breakpoints])
-    lo, hi = (float(x) for x in (_num(res.domain["t_range"][0]), _num(res.domain["t_range"][1])))
-    if not np.isfinite(lo) or not np.isfinite(hi):
-        span = (bps.max() - bps.min()) if bps.size else 1.0
-        span = max(span, 1.0)
-        lo = lo if np.isfinite(lo) else (bps.min() if bps.size else 0.0) - 0.25 * span
-        hi = hi if np.isfinite(hi) else (bps.max() if bps.size else 0.0) + 0.25 * span
-    ts = np.union1d(np.linspace(lo, hi, 2001), bps[(bps >= lo) & (bps <= hi)])
-    return plots.plot_line_function(
-        ts,
-        line_values(net, res, ts),
-        path,
-        breakpoints=bps,
-        breakpoint_values=line_values(net, res, bps) if bps.size else None,
-        linear_breakpoints=lbps,
-        linear_breakpoint_values=line_values(net, res, lbps) if lbps.size else None,
-        title=f"{res.domain['description']}: {kind}",
-        xlabel="x" if res.domain["input_dim"] == 1 else "t",
-    )
-
-
-def _num(text: str) -> float:
-    from fractions import Fraction
-
-    return float(text) if "inf" in text else float(Fraction(text))

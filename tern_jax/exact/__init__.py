@@ -1,13 +1,23 @@
-"""Exact region counts along lines (:mod:`.line`) and in planar slices (:mod:`.plane`).
+"""Exact region counts: along lines (:mod:`.line`) and in planar slices (:mod:`.plane`),
+behind one entry point :func:`exact_regions` (:mod:`.regions`).
 
-Both engines return :class:`ExactCount`. They consume only a :class:`~tern_jax.ReLUNet`
-(never Flax, optax or training code) and run in numpy on the host.
+Every engine returns :class:`ExactCount`. They consume only a :class:`~tern_jax.ReLUNet` and
+a domain of :mod:`tern_jax.domains` (never Flax, optax or training code) and run in numpy on
+the host.
 """
 
 from __future__ import annotations
 
-from .line import exact_regions_1d
-from .plane import exact_regions_2d
+from .line import exact_regions_1d, line_regions
+from .plane import exact_regions_2d, plane_regions
+from .regions import exact_regions
 from .result import ExactCount
 
-__all__ = ["ExactCount", "exact_regions_1d", "exact_regions_2d"]
+__all__ = [
+    "ExactCount",
+    "exact_regions",
+    "exact_regions_1d",
+    "exact_regions_2d",
+    "line_regions",
+    "plane_regions",
+]

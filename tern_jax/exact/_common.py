@@ -7,8 +7,9 @@ from typing import Any
 
 import numpy as np
 
+from ..arith import AUTO_MAX_EXPONENT, dyadic, dyadic_exponent
+from ..errors import InvalidInput, WrongType
 from ..network import ReLUNet
-from ._numbers import AUTO_MAX_EXPONENT, dyadic, dyadic_exponent
 
 MODES = ("auto", "exact", "float64")
 DEFAULT_TOL = 1e-9
@@ -16,15 +17,15 @@ DEFAULT_TOL = 1e-9
 
 def check_net(net: Any) -> ReLUNet:
     if not isinstance(net, ReLUNet):
-        raise ValueError(f"expected a tern_jax ReLUNet, got {type(net).__name__}")
+        raise WrongType(f"expected a tern_jax ReLUNet, got {type(net).__name__}")
     return net
 
 
 def check_mode(mode: str, tol: float) -> None:
     if mode not in MODES:
-        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+        raise InvalidInput(f"mode must be one of {MODES}, got {mode!r}")
     if not (isinstance(tol, (int, float)) and np.isfinite(tol) and 0 <= tol < 1):
-        raise ValueError(f"tol must be a finite number in [0, 1), got {tol!r}")
+        raise InvalidInput(f"tol must be a finite number in [0, 1), got {tol!r}")
 
 
 def integer_layers(net: ReLUNet) -> list[tuple[np.ndarray, np.ndarray, int]]:
@@ -50,29 +51,3 @@ def resolve_mode(mode: str, net: ReLUNet, data: list[Fraction]) -> str:
     if any(f.denominator > 2**AUTO_MAX_EXPONENT for f in data):
         return "float64"
     return "exact"
-
-
-def point(value: Any, n0: int, what: str) -> list[Fraction]:
-    """A point of R^n0 (a scalar is accepted when n0 == 1) as exact Fractions."""
-    from ._numbers import as_fractions
-
-    if isinstance(value, (str, Fraction, int, float, np.integer, np.floating)):
-        vals = [value]
-    else:
-        try:
-            vals = list(np.asarray(value, dtype=object).ravel())
-        except (TypeError, ValueError):
-            raise ValueError(f"{what}: cannot read {value!r} as a point") from None
-    if len(vals) != n0:
-        raise ValueError(f"{what}: expected {n0} coordinates for this network, got {len(vals)}")
-    return as_fractions(vals, what)
-
-
-def forward64(net: ReLUNet, x: np.ndarray) -> np.ndarray:
-    """Outputs f(x) in numpy float64 (for plots; counts never depend on it)."""
-    h = np.asarray(x, dtype=np.float64)
-    for w, b, act in zip(net.weights, net.biases, net.activations):
-        h = h @ np.asarray(w) + np.asarray(b)
-        if act == "relu":
-            h = np.maximum(h, 0.0)
-    return h

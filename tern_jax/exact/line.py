@@ -23,6 +23,7 @@ whose difference is at most ``tol`` times their term magnitudes are equal.
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 from fractions import Fraction
@@ -30,9 +31,11 @@ from typing import Any
 
 import numpy as np
 
+from .. import arith as nb
+from ..domains import Box, Domain, Line, Segment
+from ..errors import InvalidInput
 from ..network import ReLUNet
-from . import _numbers as nb
-from ._common import DEFAULT_TOL, check_mode, check_net, integer_layers, point, resolve_mode
+from ._common import DEFAULT_TOL, check_mode, check_net, integer_layers, resolve_mode
 from .result import ExactCount
 
 # Breakpoints are stored in the result when there are at most this many (keep_breakpoints=None).
@@ -292,83 +295,77 @@ def _relu_step(split, arrays: list, pats, left: _Ends, right: _Ends):
 # -- domain -------------------------------------------------------------------------------
 
 
-def _is_inf(v: Any) -> int:
-    """+1/-1 for a scalar infinity (or None as -1/+1 is decided by the caller), else 0."""
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        return 0
-    if np.isnan(f):
-        raise ValueError("segment end is NaN")
-    return int(np.sign(f)) if np.isinf(f) else 0
+def _domain_1d(kind: str, lo: Any, hi: Any):
+    text = {
+        "segment": f"segment x in [{_fmt(lo)}, {_fmt(hi)}] of R",
+        "ray": f"ray x in [{_fmt(lo)}, {_fmt(hi)}] of R",
+        "line": "the whole real line R",
+    }[kind]
+    dom = {
+        "kind": kind,
+        "input_dim": 1,
+        "start": _jsonable_end(lo),
+        "end": _jsonable_end(hi),
+        "parameter": "t = x",
+        "t_range": [_jsonable_end(lo), _jsonable_end(hi)],
+        "description": text,
+    }
+    return [Fraction(0)], [Fraction(1)], lo, hi, dom
 
 
-def _scalar_or_none(v: Any) -> Any:
-    if v is None:
-        return None
-    if isinstance(v, (list, tuple, np.ndarray)):
-        arr = np.asarray(v, dtype=object).ravel()
-        if arr.size != 1:
-            raise ValueError(f"this network has 1 input; got a point with {arr.size} coordinates")
-        return arr[0]
-    return v
+def _end(value: Any) -> Any:
+    """A 1-D end point: a Fraction, or +-inf as a float."""
+    return value if isinstance(value, float) else value[0]
 
 
-def _domain(net: ReLUNet, start: Any, end: Any, line: bool):
-    """(p, d, t_lo, t_hi, domain dict) with x(t) = p + t d."""
+def _domain(net: ReLUNet, domain: Domain | None):
+    """(p, d, t_lo, t_hi, domain dict) with x(t) = p + t d, for a Segment, Line, a Box of a
+    1-input network, or None (all of R, 1 input only)."""
     n0 = net.input_dim
-    if n0 == 1:
-        a, b = _scalar_or_none(start), _scalar_or_none(end)
-        ia = -1 if a is None else _is_inf(a)
-        ib = 1 if b is None else _is_inf(b)
-        fa = None if ia else point(a, 1, "start")[0]
-        fb = None if ib else point(b, 1, "end")[0]
-        if line:
-            lo, hi = float("-inf"), float("inf")
-            if fa is not None and fa == fb:
-                raise ValueError("start and end coincide: they do not define a line")
-            kind = "line"
-        else:
-            if ia and ib and ia == ib:
-                raise ValueError("both ends are the same infinity: empty domain")
-            lo = float("-inf") if ia == -1 else (float("inf") if ia == 1 else fa)
-            hi = float("-inf") if ib == -1 else (float("inf") if ib == 1 else fb)
-            if lo > hi:
-                lo, hi = hi, lo
+    if domain is None or isinstance(domain, Line):
+        if isinstance(domain, Line):
+            ex = domain.exact(n0)
+            pa, pb = ex["a"], ex["b"]
+        elif n0 != 1:
+            raise InvalidInput(
+                f"the line engine counts over all of R only for 1 input; this network has {n0}"
+            )
+        if n0 == 1:
+            return _domain_1d("line", -math.inf, math.inf)
+        lo, hi, kind = -math.inf, math.inf, "line"
+    elif isinstance(domain, Box):
+        if n0 != 1:
+            raise InvalidInput(
+                f"the line engine takes a Box only for 1 input (a segment); this network has "
+                f"{n0}: use the plane or n-dimensional engine"
+            )
+        ex = domain.exact(1)
+        return _domain_1d("segment", ex["lo"][0], ex["hi"][0])
+    elif isinstance(domain, Segment):
+        ex = domain.exact(n0)
+        if n0 == 1:
+            lo, hi = _end(ex["start"]), _end(ex["end"])
             if lo == hi:
-                raise ValueError(f"empty segment: start and end are both {lo}")
-            n_inf = (lo == float("-inf")) + (hi == float("inf"))
-            kind = ("segment", "ray", "line")[n_inf]
-        text = {
-            "segment": f"segment x in [{_fmt(lo)}, {_fmt(hi)}] of R",
-            "ray": f"ray x in [{_fmt(lo)}, {_fmt(hi)}] of R",
-            "line": "the whole real line R",
-        }[kind]
-        dom = {
-            "kind": kind,
-            "input_dim": 1,
-            "start": _jsonable_end(lo),
-            "end": _jsonable_end(hi),
-            "parameter": "t = x",
-            "t_range": [_jsonable_end(lo), _jsonable_end(hi)],
-            "description": text,
-        }
-        return [Fraction(0)], [Fraction(1)], lo, hi, dom
-    if start is None or end is None:
-        raise ValueError(
-            f"a network with {n0} inputs needs two finite points start and end "
-            "(pass line=True for the whole line through them)"
+                if isinstance(lo, float):
+                    raise InvalidInput("both ends are the same infinity: empty domain")
+                raise InvalidInput(f"empty segment: start and end are both {lo}")
+            lo, hi = min(lo, hi), max(lo, hi)
+            kind = ("segment", "ray", "line")[(lo == -math.inf) + (hi == math.inf)]
+            return _domain_1d(kind, lo, hi)
+        pa, pb = ex["start"], ex["end"]
+        lo, hi, kind = Fraction(0), Fraction(1), "segment"
+    else:
+        raise InvalidInput(
+            f"the line engine partitions a Segment, a Line, a Box of a 1-input network or all "
+            f"of R (None), not a {type(domain).__name__}"
         )
-    pa, pb = point(start, n0, "start"), point(end, n0, "end")
     d = [y - x for x, y in zip(pa, pb)]
     if all(v == 0 for v in d):
-        raise ValueError("start and end coincide: empty segment / no direction")
-    lo, hi = (float("-inf"), float("inf")) if line else (Fraction(0), Fraction(1))
-    kind = "line" if line else "segment"
+        raise InvalidInput("start and end coincide: empty segment / no direction")
     sa, sb = _fmt_point(pa), _fmt_point(pb)
     text = (
         f"whole line through {sa} and {sb} in R^{n0}"
-        if line
+        if kind == "line"
         else f"segment from {sa} to {sb} in R^{n0}"
     )
     dom = {
@@ -378,7 +375,7 @@ def _domain(net: ReLUNet, start: Any, end: Any, line: bool):
         "end": [str(v) for v in pb],
         "parameter": "x(t) = start + t (end - start)",
         "t_range": [_jsonable_end(lo), _jsonable_end(hi)],
-        "description": text + (" (t over all of R)" if line else " (t in [0, 1])"),
+        "description": text + (" (t over all of R)" if kind == "line" else " (t in [0, 1])"),
     }
     return pa, d, lo, hi, dom
 
@@ -419,71 +416,55 @@ def exact_regions_1d(
     ``None`` or +-inf ends give a ray or the whole real line (``exact_regions_1d(net, None,
     None)`` counts over all of R); the line parameter is then x itself. With several inputs,
     x(t) = start + t (end - start) with t in [0, 1], or t over all of R with ``line=True``.
-    ``mode``: "auto" (exact when parameters and points are rationals with small
-    denominators), "exact" or "float64" (with ``tol``). ``keep_breakpoints``: store the
-    breakpoints (t values where the activation pattern changes) in the result; ``None`` keeps
-    them when there are at most 10000. ``keep_patterns``: keep the activation pattern of every
-    piece (bool array, in memory only).
+    A thin wrapper of :func:`line_regions` with a :class:`~tern_jax.Segment` or
+    :class:`~tern_jax.Line` domain (see there for ``mode``, ``tol`` and the rest).
+    """
+    check_net(net)
+    if line:
+        both = start is not None and end is not None
+        domain = Line(start, end) if (both or net.input_dim != 1) else None
+    else:
+        domain = Segment(start, end)
+    return line_regions(
+        net,
+        domain,
+        mode=mode,
+        tol=tol,
+        keep_breakpoints=keep_breakpoints,
+        keep_patterns=keep_patterns,
+    )
+
+
+def line_regions(
+    net: ReLUNet,
+    domain: Domain | None,
+    *,
+    mode: str = "auto",
+    tol: float = DEFAULT_TOL,
+    keep_breakpoints: bool | None = None,
+    keep_patterns: bool = False,
+) -> ExactCount:
+    """The line engine: exact activation and linear regions along a one-dimensional domain.
+
+    ``domain``: a :class:`~tern_jax.Segment` (with one input, +-inf ends make a ray or the
+    whole line), a :class:`~tern_jax.Line`, a :class:`~tern_jax.Box` of a 1-input network,
+    or ``None`` (all of R, 1 input). ``mode``: "auto" (exact when parameters and points are
+    rationals with small denominators), "exact" or "float64" (with ``tol``).
+    ``keep_breakpoints``: store the breakpoints (t values where the activation pattern
+    changes) in the result; ``None`` keeps them when there are at most 10000.
+    ``keep_patterns``: keep the activation pattern of every piece (bool array, in memory).
     """
     t0 = time.perf_counter()
     net = check_net(net)
     check_mode(mode, tol)
-    p, d, lo, hi, dom = _domain(net, start, end, line)
+    p, d, lo, hi, dom = _domain(net, domain)
     mode = resolve_mode(mode, net, [*p, *d, *(v for v in (lo, hi) if isinstance(v, Fraction))])
     exact = mode == "exact"
     left, right = _ends_scalar(lo, exact), _ends_scalar(hi, exact)
     pats = np.zeros((1, 0), dtype=bool) if keep_patterns else None
-
-    if exact:
-        layers = integer_layers(net)
-        nums, D = nb.fractions_common(p + d)
-        S = nums[len(p) :].reshape(1, -1)
-        O = nums[: len(p)].reshape(1, -1)
-        for (wn, bn, k), act in zip(layers[:-1], net.activations[:-1]):
-            S = nb.matmul(S, wn)
-            O = _add_bias(nb.matmul(O, wn), bn, D)
-            D = D << k
-            S, O, D = _reduce_global(S, O, D)
-            if act == "relu":
-                (S, O), pats, left, right = _relu_step(
-                    lambda a, lft, rgt: _split_exact(a[0], a[1], lft, rgt),
-                    [S, O],
-                    pats,
-                    left,
-                    right,
-                )
-                if S.dtype == object:
-                    S, O = nb.shrink(S), nb.shrink(O)
-        wn, _, _ = layers[-1]
-        FS = nb.matmul(S, wn)
-        differs = np.any(FS[1:] != FS[:-1], axis=1) if FS.shape[0] > 1 else np.zeros(0, bool)
-    else:
-        pf = np.array([float(v) for v in p])[None, :]
-        df = np.array([float(v) for v in d])[None, :]
-        S, O, AS, AO = df, pf, np.abs(df), np.abs(pf)
-        for w, b, act in zip(net.weights[:-1], net.biases[:-1], net.activations[:-1]):
-            w, b = np.asarray(w), np.asarray(b)
-            aw = np.abs(w)
-            S, O = S @ w, O @ w + b
-            AS, AO = AS @ aw, AO @ aw + np.abs(b)
-            if act == "relu":
-                (S, O, AS, AO), pats, left, right = _relu_step(
-                    lambda a, lft, rgt: _split_float(*a, lft, rgt, tol),
-                    [S, O, AS, AO],
-                    pats,
-                    left,
-                    right,
-                )
-        w = np.asarray(net.weights[-1])
-        FS, AFS = S @ w, AS @ np.abs(w)
-        if FS.shape[0] > 1:
-            scale = tol * (AFS[1:] + AFS[:-1])
-            differs = np.any(np.abs(FS[1:] - FS[:-1]) > scale, axis=1)
-        else:
-            differs = np.zeros(0, bool)
-
+    run = _run_exact if exact else _run_float
+    left, pats, FS, differs = run(net, p, d, left, right, pats, tol)
     n_pieces = int(left.flt.size)
-    n_linear = 1 + int(np.count_nonzero(differs))
     if keep_breakpoints is None:
         keep_breakpoints = n_pieces - 1 <= MAX_STORED_BREAKPOINTS
     bps = lin_bps = None
@@ -492,7 +473,7 @@ def exact_regions_1d(
         lin_bps = [v for v, dif in zip(bps, differs) if dif]
     return ExactCount(
         activation_regions=n_pieces,
-        linear_regions=n_linear,
+        linear_regions=1 + int(np.count_nonzero(differs)),
         engine="line",
         domain=dom,
         mode=mode,
@@ -505,6 +486,56 @@ def exact_regions_1d(
         patterns=pats,
         piece_slopes=None if FS.shape[0] > 100_000 else FS,
     )
+
+
+def _run_exact(net: ReLUNet, p, d, left: _Ends, right: _Ends, pats, tol):
+    """Exact refinement: returns (left ends, patterns, output slopes, slope changes)."""
+    layers = integer_layers(net)
+    nums, D = nb.fractions_common(p + d)
+    S = nums[len(p) :].reshape(1, -1)
+    O = nums[: len(p)].reshape(1, -1)
+    for (wn, bn, k), act in zip(layers[:-1], net.activations[:-1]):
+        S = nb.matmul(S, wn)
+        O = _add_bias(nb.matmul(O, wn), bn, D)
+        D = D << k
+        S, O, D = _reduce_global(S, O, D)
+        if act == "relu":
+            (S, O), pats, left, right = _relu_step(
+                lambda a, lft, rgt: _split_exact(a[0], a[1], lft, rgt), [S, O], pats, left, right
+            )
+            if S.dtype == object:
+                S, O = nb.shrink(S), nb.shrink(O)
+    FS = nb.matmul(S, layers[-1][0])
+    differs = np.any(FS[1:] != FS[:-1], axis=1) if FS.shape[0] > 1 else np.zeros(0, bool)
+    return left, pats, FS, differs
+
+
+def _run_float(net: ReLUNet, p, d, left: _Ends, right: _Ends, pats, tol):
+    """float64 refinement with tolerance ``tol`` (see the module docstring)."""
+    pf = np.array([float(v) for v in p])[None, :]
+    df = np.array([float(v) for v in d])[None, :]
+    S, O, AS, AO = df, pf, np.abs(df), np.abs(pf)
+    for w, b, act in zip(net.weights[:-1], net.biases[:-1], net.activations[:-1]):
+        w, b = np.asarray(w), np.asarray(b)
+        aw = np.abs(w)
+        S, O = S @ w, O @ w + b
+        AS, AO = AS @ aw, AO @ aw + np.abs(b)
+        if act == "relu":
+            (S, O, AS, AO), pats, left, right = _relu_step(
+                lambda a, lft, rgt: _split_float(*a, lft, rgt, tol),
+                [S, O, AS, AO],
+                pats,
+                left,
+                right,
+            )
+    w = np.asarray(net.weights[-1])
+    FS, AFS = S @ w, AS @ np.abs(w)
+    if FS.shape[0] > 1:
+        scale = tol * (AFS[1:] + AFS[:-1])
+        differs = np.any(np.abs(FS[1:] - FS[:-1]) > scale, axis=1)
+    else:
+        differs = np.zeros(0, bool)
+    return left, pats, FS, differs
 
 
 def _values(e: _Ends, exact: bool) -> list:
@@ -528,8 +559,6 @@ def _reduce_global(S: np.ndarray, O: np.ndarray, D: int):
     """Divide numerators and the common denominator by their gcd (keeps dyadic nets small)."""
     if D == 1:
         return S, O, D
-    import math
-
     g = D
     for a in (S, O):
         if a.size:
@@ -541,12 +570,10 @@ def _reduce_global(S: np.ndarray, O: np.ndarray, D: int):
 
 def line_values(net: ReLUNet, result: ExactCount, ts: np.ndarray) -> np.ndarray:
     """f (float64, shape (len(ts), outputs)) at line parameters ``ts`` of a line result."""
-    from ._common import forward64
-
     dom = result.domain
     ts = np.asarray(ts, dtype=np.float64)
     if dom["input_dim"] == 1:
-        return forward64(net, ts[:, None])
+        return np.asarray(net(ts[:, None]))
     a = np.array([float(Fraction(v)) for v in dom["start"]])
     b = np.array([float(Fraction(v)) for v in dom["end"]])
-    return forward64(net, a + ts[:, None] * (b - a))
+    return np.asarray(net(a + ts[:, None] * (b - a)))

@@ -26,15 +26,20 @@ by at most ``tol`` times their term magnitudes.
 
 from __future__ import annotations
 
+import math
 import time
 from itertools import chain
 from typing import Any
 
 import numpy as np
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 
+from .. import arith as nb
+from ..domains import Box, Domain, Plane
+from ..errors import InvalidInput
 from ..network import ReLUNet
-from . import _numbers as nb
-from ._common import DEFAULT_TOL, check_mode, check_net, integer_layers, point, resolve_mode
+from ._common import DEFAULT_TOL, check_mode, check_net, integer_layers, resolve_mode
 from .result import ExactCount
 
 # Cells (polygons, patterns) are kept in the result when at most this many (keep_cells=None).
@@ -72,33 +77,30 @@ class _Grow:
         self.n = a.shape[0]
 
 
-def _check_plane(net: ReLUNet, origin, u, v, bounds, polygon):
+def _check_plane(net: ReLUNet, domain: Domain):
+    """(origin, u, v, polygon vertices (s, t), domain dict) of a Plane, or a Box of a 2-input
+    network (the plane x = s e1 + t e2 over the box), as exact rationals."""
     n0 = net.input_dim
-    o = point(origin, n0, "origin")
-    uu = point(u, n0, "u")
-    vv = point(v, n0, "v")
-    independent = any(uu[i] * vv[j] != uu[j] * vv[i] for i in range(n0) for j in range(i + 1, n0))
-    if not independent:
-        raise ValueError(
-            "u and v are parallel (or one is zero): they do not span a plane"
-            + (" (a network with 1 input has no planes; use exact_regions_1d)" if n0 == 1 else "")
+    if isinstance(domain, Box):
+        if n0 != 2:
+            raise InvalidInput(
+                f"the plane engine takes a Box only for 2 inputs; this network has {n0}"
+            )
+        ex = domain.exact(2)
+        (l0, l1), (h0, h1) = ex["lo"], ex["hi"]
+        domain = Plane([0, 0], [1, 0], [0, 1], bounds=(l0, h0, l1, h1))
+    elif not isinstance(domain, Plane):
+        raise InvalidInput(
+            f"the plane engine partitions a Plane (or a Box of a 2-input network), not a "
+            f"{type(domain).__name__}"
         )
-    if polygon is not None:
-        if bounds is not None:
-            raise ValueError("give either bounds or polygon, not both")
-        pts = [point(q, 2, f"polygon vertex {i}") for i, q in enumerate(polygon)]
-        pts = _convex_ccw(pts)
+    ex = domain.exact(n0)
+    o, uu, vv = ex["origin"], ex["u"], ex["v"]
+    if ex["polygon"] is not None:
+        pts = _convex_ccw(ex["polygon"])
         desc = "convex polygon " + ", ".join(f"({a}, {b})" for a, b in pts)
     else:
-        if bounds is None:
-            bounds = (0, 1, 0, 1)
-        b = point(bounds, 4, "bounds")
-        u0, u1, v0, v1 = b
-        if not (u0 < u1 and v0 < v1):
-            raise ValueError(
-                f"bounds must satisfy u0 < u1 and v0 < v1 (zero-width or reversed box), got "
-                f"({u0}, {u1}, {v0}, {v1})"
-            )
+        u0, u1, v0, v1 = ex["bounds"]
         pts = [(u0, v0), (u1, v0), (u1, v1), (u0, v1)]
         desc = f"box s in [{u0}, {u1}], t in [{v0}, {v1}]"
     dom = {
@@ -117,7 +119,7 @@ def _check_plane(net: ReLUNet, origin, u, v, bounds, polygon):
 
 def _convex_ccw(pts: list) -> list:
     if len(pts) < 3:
-        raise ValueError(f"polygon needs at least 3 vertices, got {len(pts)}")
+        raise InvalidInput(f"polygon needs at least 3 vertices, got {len(pts)}")
     k = len(pts)
     crosses = []
     for i in range(k):
@@ -125,12 +127,12 @@ def _convex_ccw(pts: list) -> list:
         crosses.append((bx - ax) * (cy - by) - (by - ay) * (cx - bx))
     area2 = sum(pts[i][0] * pts[(i + 1) % k][1] - pts[(i + 1) % k][0] * pts[i][1] for i in range(k))
     if area2 == 0:
-        raise ValueError("polygon has zero area")
+        raise InvalidInput("polygon has zero area")
     if area2 < 0:
         pts = pts[::-1]
         crosses = [-c for c in crosses[::-1]]
     if any(c < 0 for c in crosses):
-        raise ValueError("polygon must be convex")
+        raise InvalidInput("polygon must be convex")
     return pts
 
 
@@ -150,17 +152,38 @@ def exact_regions_2d(
 
     The slice is x(s, t) = origin + s u + t v (u, v linearly independent vectors of the input
     space); the domain is the box ``bounds = (u0, u1, v0, v1)`` of (s, t), or a convex
-    ``polygon`` given as (s, t) vertices (then pass ``bounds=None``). ``mode``: "auto"
-    (exact for rational networks and data with small denominators), "exact" or "float64"
-    (with ``tol``). ``keep_cells``: keep cell polygons, patterns and linear-region labels in
-    the result for plotting (``None``: when at most 50000 cells).
+    ``polygon`` given as (s, t) vertices (then ``bounds`` is ignored). A thin wrapper of
+    :func:`plane_regions` with a :class:`~tern_jax.Plane` domain.
+    """
+    check_net(net)
+    if polygon is not None and bounds is not None and tuple(bounds) != (0, 1, 0, 1):
+        raise InvalidInput("give either bounds or polygon, not both")
+    if polygon is None and bounds is None:
+        bounds = (0, 1, 0, 1)
+    domain = Plane(origin, u, v, bounds=bounds, polygon=polygon)
+    return plane_regions(net, domain, mode=mode, tol=tol, keep_cells=keep_cells)
+
+
+def plane_regions(
+    net: ReLUNet,
+    domain: Domain,
+    *,
+    mode: str = "auto",
+    tol: float = DEFAULT_TOL,
+    keep_cells: bool | None = None,
+) -> ExactCount:
+    """The plane engine: exact activation and linear regions on a polygon of a 2D slice.
+
+    ``domain``: a :class:`~tern_jax.Plane` (a box of (s, t) or a convex polygon) or a
+    :class:`~tern_jax.Box` of a 2-input network. ``mode``: "auto" (exact for rational
+    networks and data with small denominators), "exact" or "float64" (with ``tol``).
+    ``keep_cells``: keep cell polygons, patterns and linear-region labels in the result for
+    plotting (``None``: when at most 50000 cells).
     """
     t0 = time.perf_counter()
     net = check_net(net)
     check_mode(mode, tol)
-    if polygon is not None and bounds == (0, 1, 0, 1):
-        bounds = None
-    o, uu, vv, pts, dom = _check_plane(net, origin, u, v, bounds, polygon)
+    o, uu, vv, pts, dom = _check_plane(net, domain)
     data = [*o, *uu, *vv, *(c for q in pts for c in q)]
     mode = resolve_mode(mode, net, data)
     exact = mode == "exact"
@@ -171,10 +194,6 @@ def exact_regions_2d(
     labels, n_linear, n_edges, boundaries = eng.linear_regions()
     if keep_cells is None:
         keep_cells = n_cells <= MAX_STORED_CELLS
-    cells = pats = None
-    if keep_cells:
-        cells = eng.polygons()
-        pats = eng.patterns()
     return ExactCount(
         activation_regions=n_cells,
         linear_regions=n_linear,
@@ -186,8 +205,8 @@ def exact_regions_2d(
         seconds=time.perf_counter() - t0,
         num_vertices=eng.V.n,
         num_edges=n_edges,
-        patterns=pats,
-        cells=cells,
+        patterns=eng.patterns() if keep_cells else None,
+        cells=eng.polygons() if keep_cells else None,
         cell_linear_region=labels if keep_cells else None,
         linear_boundaries=boundaries if keep_cells else None,
     )
@@ -257,8 +276,6 @@ class _Plane:
     def _reduce_maps(self) -> None:
         if self.D == 1:
             return
-        import math
-
         g = math.gcd(self.D, int(np.gcd.reduce(self.M.ravel())))
         if g > 1:
             self.M = self.M // g
@@ -403,9 +420,6 @@ class _Plane:
     # -- results --------------------------------------------------------------------------
     def linear_regions(self):
         """(labels per cell, number of linear regions, number of edges, boundary segments)."""
-        from scipy.sparse import coo_matrix
-        from scipy.sparse.csgraph import connected_components
-
         starts = self._starts()
         C = self.num_cells
         nxt = np.arange(1, self.fv.size + 1)

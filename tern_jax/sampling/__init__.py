@@ -1,14 +1,15 @@
 """The sampling engine: distinct activation patterns of millions of inputs, on device.
 
 ``count_regions(net, domain, n_samples, seed)`` returns a :class:`RegionCount`. Modules:
-``domains`` (where inputs come from), ``keys`` (patterns to exact or hashed keys),
-``device`` (the compiled, sharded step), ``table`` (host-side running table and sketch),
-``resume`` (state on disk), ``distributed`` (several hosts), ``engine`` (the driver).
+``samplers`` (inputs drawn on device from a :mod:`tern_jax.domains` domain), ``keys``
+(patterns to exact or hashed keys), ``device`` (the compiled, sharded step), ``table``
+(host-side running table and sketch), ``resume`` (state on disk), ``distributed`` (several
+hosts), ``engine`` (the driver).
 """
 
 from __future__ import annotations
 
-from .domains import Box, Gaussian, Plane, Points, Segment
+from ..domains import Box, Gaussian, Plane, Points, Segment
 from .engine import count_regions
 from .record import RegionCount
 

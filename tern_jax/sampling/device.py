@@ -26,8 +26,9 @@ import numpy as np
 from jax import lax
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
-from .domains import ResolvedDomain, sampler_needs_index
+from ..errors import InvalidInput
 from .keys import KeySpec, forward_outputs, forward_words, multiply_shift, words_to_keys
+from .samplers import Sampling, sampler_needs_index
 
 BLOCK = 4096  # canonical rows per random block and per compute tile
 AXIS = "devices"
@@ -46,12 +47,12 @@ def seed_key(seed: int) -> jax.Array:
     """A threefry key holding all 64 bits of ``seed`` (``jax.random.key`` keeps only 32 with
     x64 off); equal to ``jax.random.key(seed)`` for seeds below 2^32."""
     if not 0 <= seed < 2**64:
-        raise ValueError(f"seed must be in [0, 2^64), got {seed}")
+        raise InvalidInput(f"seed must be in [0, 2^64), got {seed}")
     words = np.array([seed >> 32, seed & 0xFFFFFFFF], dtype=np.uint32)
     return jax.random.wrap_key_data(words, impl="threefry2x32")
 
 
-def _block_inputs(domain: ResolvedDomain, base_key: jax.Array, block: jax.Array) -> jax.Array:
+def _block_inputs(domain: Sampling, base_key: jax.Array, block: jax.Array) -> jax.Array:
     key = jax.random.fold_in(base_key, block.astype(jnp.uint32))
     if sampler_needs_index(domain.sample):
         first = block.astype(jnp.uint32) * jnp.uint32(BLOCK)
@@ -130,7 +131,7 @@ def slot_dedupe(
     n = keys.shape[0]
     bits = max(1, (2 * n - 1).bit_length())  # 2^bits >= 2n slots
     if bits > 30:
-        raise ValueError(f"slot_dedupe takes at most 2^29 rows at once, got {n}")
+        raise InvalidInput(f"slot_dedupe takes at most 2^29 rows at once, got {n}")
     rows = jnp.arange(n, dtype=jnp.int32)
     target = rows
     pending = weight > 0
@@ -154,7 +155,7 @@ def dedupe_method(method: str, platform: str) -> str:
     where sorting is a tuned primitive and scatters with many equal indices contend (not
     measured: no accelerator was available when this was written)."""
     if method not in DEDUPE_METHODS:
-        raise ValueError(f"dedupe must be one of {DEDUPE_METHODS}, got {method!r}")
+        raise InvalidInput(f"dedupe must be one of {DEDUPE_METHODS}, got {method!r}")
     if method == "auto":
         return "slots" if platform == "cpu" else "sort"
     return method
@@ -164,7 +165,7 @@ _STEP_CACHE: dict = {}
 _STEP_CACHE_SIZE = 16
 
 
-def _cache_key(net, domain: ResolvedDomain, *extra) -> tuple:
+def _cache_key(net, domain: Sampling, *extra) -> tuple:
     import json
 
     shapes = tuple(tuple(np.shape(w)) for w in net.weights)
@@ -198,7 +199,7 @@ def cached(builder):
 @cached
 def build_step(
     net,
-    domain: ResolvedDomain,
+    domain: Sampling,
     spec: KeySpec,
     blocks_per_device: int,
     mesh: Mesh,
@@ -222,11 +223,11 @@ def build_step(
     (:func:`sort_dedupe` per group of ``SORT_BLOCKS`` tiles); see :func:`dedupe_method`.
     """
     if dedupe not in DEDUPE_METHODS[1:]:
-        raise ValueError(f"dedupe must be 'slots' or 'sort', got {dedupe!r}")
+        raise InvalidInput(f"dedupe must be 'slots' or 'sort', got {dedupe!r}")
     acts = net.activations
     f64 = precision == "float64"
     if precision not in ("float32", "float64"):
-        raise ValueError(f"precision must be 'float32' or 'float64', got {precision!r}")
+        raise InvalidInput(f"precision must be 'float32' or 'float64', got {precision!r}")
     consts = [(np.asarray(w), np.asarray(b)) for w, b in zip(net.weights, net.biases)]
 
     def tile_keys(params, base_key, bounds, block):
@@ -271,7 +272,7 @@ def build_step(
 
 
 @cached
-def build_forward_step(net, domain: ResolvedDomain, blocks_per_device: int, mesh: Mesh):
+def build_forward_step(net, domain: Sampling, blocks_per_device: int, mesh: Mesh):
     """The forward-only baseline: same sampling and tiling, outputs only (summed per device)."""
     acts = net.activations
 
@@ -300,11 +301,11 @@ def first_blocks_array(mesh: Mesh, start_block: int, blocks_per_device: int) -> 
     d = mesh.devices.size
     firsts = start_block + blocks_per_device * np.arange(d, dtype=np.int64)
     if firsts[-1] + blocks_per_device >= 2**31:
-        raise ValueError("too many samples: block indices must stay below 2^31")
+        raise InvalidInput("too many samples: block indices must stay below 2^31")
     return jax.device_put(firsts.astype(np.int32), NamedSharding(mesh, PartitionSpec(AXIS)))
 
 
-def sample_inputs(domain: ResolvedDomain, seed: int, n: int) -> np.ndarray:
+def sample_inputs(domain: Sampling, seed: int, n: int) -> np.ndarray:
     """The first ``n`` inputs the engine draws for ``seed`` (for checks and debugging)."""
     base_key = seed_key(seed)
     nb = -(-n // BLOCK)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import InvalidInput
 from .table import PatternTable, TableState
 
 
@@ -30,9 +31,9 @@ def initialize(
             "process_id": process_id,
         }
         if num_processes is None or process_id is None:
-            raise ValueError("an explicit coordinator needs num_processes and process_id")
+            raise InvalidInput("an explicit coordinator needs num_processes and process_id")
         if not (0 <= process_id < num_processes):
-            raise ValueError(f"process_id {process_id} is outside 0..{num_processes - 1}")
+            raise InvalidInput(f"process_id {process_id} is outside 0..{num_processes - 1}")
     jax.distributed.initialize(**kwargs)
 
 

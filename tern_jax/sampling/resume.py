@@ -15,6 +15,7 @@ import os
 
 import numpy as np
 
+from ..errors import InvalidInput
 from .table import TableState
 
 STATE_FORMAT = "tern_jax.sampling_state/1"
@@ -56,7 +57,7 @@ def load_state(path: str, identity: dict) -> tuple[int, TableState] | None:
     try:
         with np.load(path, allow_pickle=False) as data:
             if str(data["format"]) != STATE_FORMAT:
-                raise ValueError(f"{path!r} is not a tern_jax sampling state")
+                raise InvalidInput(f"{path!r} is not a tern_jax sampling state")
             saved = json.loads(str(data["identity"]))
             next_block = int(data["next_block"])
             table = TableState(
@@ -66,10 +67,10 @@ def load_state(path: str, identity: dict) -> tuple[int, TableState] | None:
                 level=int(data["level"]),
             )
     except (OSError, KeyError, EOFError, json.JSONDecodeError) as e:
-        raise ValueError(f"{path!r}: damaged sampling state ({e})") from None
+        raise InvalidInput(f"{path!r}: damaged sampling state ({e})") from None
     if saved != identity:
         diff = sorted(k for k in set(saved) | set(identity) if saved.get(k) != identity.get(k))
-        raise ValueError(
+        raise InvalidInput(
             f"{path!r} holds the state of a different run (differs in: {', '.join(diff)}); "
             "use another --resume directory or delete it"
         )

@@ -24,6 +24,8 @@ import math
 
 import numpy as np
 
+from ..errors import InvalidInput
+
 FLUSH_MIN = 1 << 18
 
 
@@ -90,7 +92,7 @@ class PatternTable:
 
     def __init__(self, two_columns: bool, max_rows: int | None = None):
         if max_rows is not None and max_rows < 1:
-            raise ValueError(f"max_rows must be >= 1, got {max_rows}")
+            raise InvalidInput(f"max_rows must be >= 1, got {max_rows}")
         self.two_columns = two_columns
         self.max_rows = max_rows
         self.level = 0
@@ -110,7 +112,7 @@ class PatternTable:
 
     def add(self, hi: np.ndarray, lo: np.ndarray | None, counts: np.ndarray) -> None:
         if (lo is not None) != self.two_columns:
-            raise ValueError("key width does not match the table")
+            raise InvalidInput("key width does not match the table")
         if self.level:
             keep = self._in_sample(hi, lo, self.level)
             hi, counts = hi[keep], counts[keep]

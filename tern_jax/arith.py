@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from .errors import InvalidInput
+
 # Largest magnitude we let an int64 result reach (headroom below 2**63).
 INT64_LIMIT = 2**62
 # float64 represents every integer of magnitude <= 2**53 exactly.
@@ -52,7 +54,7 @@ def dyadic_exponent(a: Any) -> int:
     integer (every finite float64 is a dyadic rational)."""
     a = np.asarray(a, dtype=np.float64)
     if not np.all(np.isfinite(a)):
-        raise ValueError("non-finite value where an exact rational was expected")
+        raise InvalidInput("non-finite value where an exact rational was expected")
     nz = a[a != 0]
     if not nz.size:
         return 0
@@ -103,16 +105,16 @@ def as_fractions(values: Any, what: str) -> list[Fraction]:
             try:
                 f = Fraction(v.strip())
             except (ValueError, ZeroDivisionError):
-                raise ValueError(f"{what}: {v!r} is not a number") from None
+                raise InvalidInput(f"{what}: {v!r} is not a number") from None
         elif isinstance(v, Fraction):
             f = v
         else:
             try:
                 fv = float(v)
             except (TypeError, ValueError):
-                raise ValueError(f"{what}: {v!r} is not a number") from None
+                raise InvalidInput(f"{what}: {v!r} is not a number") from None
             if not math.isfinite(fv):
-                raise ValueError(f"{what}: non-finite value {fv!r}")
+                raise InvalidInput(f"{what}: non-finite value {fv!r}")
             f = Fraction(int(v)) if isinstance(v, (int, np.integer)) else Fraction(fv)
         out.append(f)
     return out
