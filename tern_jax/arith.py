@@ -98,21 +98,21 @@ def fractions_common(values: Any) -> tuple[np.ndarray, int]:
 
 
 def as_fractions(values: Any, what: str) -> list[Fraction]:
-    """Validate a point given as numbers, Fractions or numeric strings; NaN/inf -> ValueError."""
+    """Validate a point given as numbers, Fractions or numeric strings; NaN/inf -> InvalidInput."""
     out = []
     for v in values:
         if isinstance(v, str):
             try:
                 f = Fraction(v.strip())
-            except (ValueError, ZeroDivisionError):
-                raise InvalidInput(f"{what}: {v!r} is not a number") from None
+            except (ValueError, ZeroDivisionError) as e:
+                raise InvalidInput(f"{what}: {v!r} is not a number") from e
         elif isinstance(v, Fraction):
             f = v
         else:
             try:
                 fv = float(v)
-            except (TypeError, ValueError):
-                raise InvalidInput(f"{what}: {v!r} is not a number") from None
+            except (TypeError, ValueError) as e:
+                raise InvalidInput(f"{what}: {v!r} is not a number") from e
             if not math.isfinite(fv):
                 raise InvalidInput(f"{what}: non-finite value {fv!r}")
             f = Fraction(int(v)) if isinstance(v, (int, np.integer)) else Fraction(fv)

@@ -15,6 +15,9 @@ coordinate, and the output is the sum over coordinates.
   units split into sigma(v), sigma(-v); "cube": valid on the unit cube without doubling).
 - :func:`ternary_real_bias` (3.4): ternary weights, real biases, all ReLU.
 - :func:`montufar` (3.1): the general-network zigzag (real weights) used as reference.
+
+Long module: the four constructions share the zigzag helpers and the claim texts; each
+function reads as its math.md subsection.
 """
 
 from __future__ import annotations

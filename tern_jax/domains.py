@@ -16,6 +16,9 @@ its float64 parameters and a JSON description; :meth:`Domain.exact` returns its 
 exact rationals (decimal strings and Fractions are read exactly).
 
 :func:`parse_domain` reads the command line's ``--domain`` text (``box:0,1``, ``plane:...``).
+
+Long module: the six domains, their checks and their one text syntax are the vocabulary
+every engine and the CLI share; kept together so that a domain's rules live in one place.
 """
 
 from __future__ import annotations

@@ -12,6 +12,8 @@ import dataclasses
 import math
 from collections.abc import Mapping
 
+from scipy.stats import binom, norm
+
 from .errors import InvalidInput
 
 SATURATION_WARNING = (
@@ -83,8 +85,6 @@ def chao1_ci(freq_of_freq: Mapping[int, int], level: float = 0.95) -> tuple[floa
     """
     if not 0 < level < 1:
         raise InvalidInput(f"level must be in (0, 1), got {level}")
-    from scipy.stats import norm
-
     z = float(norm.ppf(0.5 + level / 2))
     f = _check(freq_of_freq)
     s_obs = float(sum(f.values()))
@@ -110,8 +110,6 @@ def good_toulmin(freq_of_freq: Mapping[int, int], t: float = 1.0) -> float:
     f = _check(freq_of_freq)
     if t < 1:
         return float(-sum((-t) ** k * v for k, v in f.items()))
-    from scipy.stats import binom
-
     n = sum(k * v for k, v in f.items())
     if n == 0:
         return 0.0

@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import InvalidInput, MissingFile
+from .errors import DamagedFile, InvalidInput, MissingFile
 from .records import package_version, to_jsonable
 
 STUDY_FILE = "study.json"
@@ -106,7 +106,7 @@ def load_study(study_dir: str | os.PathLike) -> StudyResult:
         names = {f.name for f in dataclasses.fields(StudyResult)}
         return StudyResult(**{k: v for k, v in raw.items() if k in names})
     except (OSError, json.JSONDecodeError, TypeError, KeyError) as e:
-        raise InvalidInput(f"{path!r} is not a readable study record ({e})") from None
+        raise DamagedFile(f"{path!r} is not a readable study record ({e})") from e
 
 
 def load_studies(run_dir: str | os.PathLike) -> list[StudyResult]:

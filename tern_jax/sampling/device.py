@@ -17,6 +17,7 @@ pairs cross to the host, whose merge makes the counts exact whichever grouping r
 from __future__ import annotations
 
 import functools
+import json
 import math
 from collections.abc import Callable
 
@@ -166,8 +167,6 @@ _STEP_CACHE_SIZE = 16
 
 
 def _cache_key(net, domain: Sampling, *extra) -> tuple:
-    import json
-
     shapes = tuple(tuple(np.shape(w)) for w in net.weights)
     devs = None
     for e in extra:

@@ -8,7 +8,9 @@ in process order, so every process ends with the same, deterministic record.
 
 from __future__ import annotations
 
+import jax
 import numpy as np
+from jax.experimental import multihost_utils
 
 from ..errors import InvalidInput
 from .table import PatternTable, TableState
@@ -21,8 +23,6 @@ def initialize(
 ) -> None:
     """``jax.distributed.initialize``: auto-detected on TPU pods / Slurm when called without
     arguments, explicit otherwise (coordinator "host:port", process count and index)."""
-    import jax
-
     kwargs = {}
     if coordinator_address is not None:
         kwargs = {
@@ -60,8 +60,6 @@ def allgather_tables(
     Tables travel as uint32 words (x64 is off in JAX): key columns and 64-bit counts split
     in halves, padded to the largest table.
     """
-    from jax.experimental import multihost_utils
-
     rows = int(state.hi.size)
     hi_p, lo_p = _split64(np.array([processed]))
     meta = np.array([rows, state.level, hi_p[0], lo_p[0]], dtype=np.uint32)

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import json
 import os
+import zipfile
 
 import numpy as np
 
-from ..errors import InvalidInput
+from ..errors import DamagedFile, InvalidInput
 from .table import TableState
 
 STATE_FORMAT = "tern_jax.sampling_state/1"
@@ -57,7 +58,7 @@ def load_state(path: str, identity: dict) -> tuple[int, TableState] | None:
     try:
         with np.load(path, allow_pickle=False) as data:
             if str(data["format"]) != STATE_FORMAT:
-                raise InvalidInput(f"{path!r} is not a tern_jax sampling state")
+                raise DamagedFile(f"{path!r} is not a tern_jax sampling state")
             saved = json.loads(str(data["identity"]))
             next_block = int(data["next_block"])
             table = TableState(
@@ -66,8 +67,8 @@ def load_state(path: str, identity: dict) -> tuple[int, TableState] | None:
                 counts=data["counts"].astype(np.int64),
                 level=int(data["level"]),
             )
-    except (OSError, KeyError, EOFError, json.JSONDecodeError) as e:
-        raise InvalidInput(f"{path!r}: damaged sampling state ({e})") from None
+    except (OSError, KeyError, EOFError, ValueError, zipfile.BadZipFile) as e:
+        raise DamagedFile(f"{path!r}: damaged sampling state ({e})") from e
     if saved != identity:
         diff = sorted(k for k in set(saved) | set(identity) if saved.get(k) != identity.get(k))
         raise InvalidInput(
