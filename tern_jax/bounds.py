@@ -18,16 +18,16 @@ Conventions: ``n0`` is the input dimension, ``widths = (n_1, ..., n_L)`` the hid
 
 from __future__ import annotations
 
+import bisect
+import functools
 import itertools
 import math
 import numbers
-import operator
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import reduce
 
-from .errors import InvalidInput
-from .records import package_version, to_jsonable
+from .errors import InvalidInput, TooLarge
+from .records import format_int, package_version, to_jsonable
 
 __all__ = [
     "ArchitectureRow",
@@ -70,13 +70,61 @@ def _check_list(values, what: str, minimum: int, allow_empty: bool = False) -> t
     return tuple(_check_int(v, f"{what}[{i}]", minimum) for i, v in enumerate(values))
 
 
-def _prod(values) -> int:
-    return reduce(operator.mul, values, 1)
+# Exact integers beyond this many bits (~18,000 decimal digits) are refused up front: past
+# there big-integer arithmetic takes seconds to minutes and the digits say nothing more
+# than the size, which the TooLarge message states.
+MAX_BITS = 60_000
+# serra2018_upper's dynamic programme is refused beyond this much big-integer work (steps
+# times kilobits of the numbers involved; about a second on a laptop core).
+MAX_DP_OPS = 200_000
 
 
+def _too_large(bits: float, what: str) -> TooLarge:
+    return TooLarge(
+        f"{what} has about 10^{bits * math.log10(2):,.0f} (more than {MAX_BITS:,} bits); "
+        "the exact integer is not computed"
+    )
+
+
+def _prod(values, what: str = "the product") -> int:
+    out = 1
+    for v in values:
+        out *= v
+        if out.bit_length() > MAX_BITS:
+            raise _too_large(out.bit_length(), what)
+    return out
+
+
+def _pow(base: int, e: int, what: str = "the power") -> int:
+    """base**e, refused up front when it would exceed MAX_BITS."""
+    if base > 1 and e * math.log2(base) > MAX_BITS:
+        raise _too_large(e * math.log2(base), what)
+    return base**e
+
+
+def _log2_comb(n: int, k: int) -> float:
+    """log2 C(n, k) from log-gamma (a size estimate, never used as a value)."""
+    return (math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1)) / math.log(2)
+
+
+@functools.lru_cache(maxsize=256)
 def _sum_binom(n: int, d: int) -> int:
-    """sum_{j=0}^{d} C(n, j)."""
-    return sum(math.comb(n, j) for j in range(d + 1))
+    """sum_{j=0}^{d} C(n, j), by the recurrence C(n, j) = C(n, j-1) (n - j + 1) / j (one
+    big-integer multiply-divide by small numbers per term; ``math.comb`` per term costs
+    far more when n and d are large)."""
+    if d >= n:
+        if n > MAX_BITS:
+            raise _too_large(n, f"sum_(j<={d}) C({n}, j)")
+        return 1 << n
+    # the largest term is C(n, k); the sum is at most (d + 1) C(n, k)
+    log2_term = _log2_comb(n, min(d, n // 2))
+    if log2_term + math.log2(d + 1) > MAX_BITS:
+        raise _too_large(log2_term, f"sum_(j<={d}) C({n}, j)")
+    total = term = 1
+    for j in range(1, d + 1):
+        term = term * (n - j + 1) // j
+        total += term
+    return total
 
 
 # -- math.md section 2: general ReLU networks -----------------------------------------------
@@ -105,7 +153,8 @@ def montufar2014(n0: int, widths: Sequence[int]) -> int:
             raise InvalidInput(
                 f"montufar2014 hypothesis 'every n_l >= n0' fails: widths[{i}] = {w} < n0 = {n0}"
             )
-    return _prod((w // n0) ** n0 for w in ws[:-1]) * _sum_binom(ws[-1], n0)
+    what = "montufar2014"
+    return _prod([*(_pow(w // n0, n0, what) for w in ws[:-1]), _sum_binom(ws[-1], n0)], what)
 
 
 def serra2018_lower(n0: int, widths: Sequence[int]) -> int:
@@ -122,28 +171,66 @@ def serra2018_lower(n0: int, widths: Sequence[int]) -> int:
                 f"serra2018_lower hypothesis 'every n_l >= 3 n0' fails: widths[{i}] = {w} "
                 f"< 3 n0 = {3 * n0}"
             )
-    return _prod((w // n0 + 1) ** n0 for w in ws[:-1]) * _sum_binom(ws[-1], n0)
+    what = "serra2018_lower"
+    return _prod([*(_pow(w // n0 + 1, n0, what) for w in ws[:-1]), _sum_binom(ws[-1], n0)], what)
 
 
 def serra2018_upper(n0: int, widths: Sequence[int]) -> int:
     """Serra et al. (2018) upper bound: sum over (j_1..j_L) in J of prod_l C(n_l, j_l).
 
     J = {0 <= j_l <= min(n0, n_1 - j_1, ..., n_{l-1} - j_{l-1}, n_l)}. Holds for every
-    architecture (no hypothesis beyond n0, n_l >= 1). Computed by dynamic programming over
-    the running minimum, exactly.
+    architecture (no hypothesis beyond n0, n_l >= 1). Computed exactly by dynamic
+    programming over the running minimum ("cap"), O(n0) big-integer steps per layer.
     """
     n0 = _check_int(n0, "n0", 1)
     ws = _check_list(widths, "widths", 1)
-    # state: cap = min(n0, n_1 - j_1, ..., n_{l-1} - j_{l-1}) -> summed weight so far
-    states = {n0: 1}
+    states = {n0: 1}  # cap = min(n0, n_1 - j_1, ..., n_{l-1} - j_{l-1}) -> summed weight
+    ops = 0
     for n in ws:
-        nxt: dict[int, int] = {}
-        for cap, weight in states.items():
-            for j in range(min(cap, n) + 1):
-                key = min(cap, n - j)
-                nxt[key] = nxt.get(key, 0) + weight * math.comb(n, j)
-        states = nxt
+        cap = max(states)
+        bits = _log2_comb(n, min(cap, n, n // 2)) + states[cap].bit_length()
+        if bits > MAX_BITS:  # one term of the sum is already too large
+            raise _too_large(bits, "serra2018_upper")
+        # big-integer work of this layer: (caps + terms) steps on numbers of `bits` bits
+        widest = max(v.bit_length() for v in states.values()) + _log2_comb(n, min(cap, n // 2))
+        ops += (len(states) + min(cap, n) + 1) * (1 + int(widest) // 1024)
+        if ops > MAX_DP_OPS:
+            raise TooLarge(
+                f"serra2018_upper for n0 = {n0} and {len(ws)} layers needs more than "
+                f"{MAX_DP_OPS:,} big-integer steps; it is not computed"
+            )
+        states = _serra_layer(states, n)
+        top = max(v.bit_length() for v in states.values())
+        if top > MAX_BITS:
+            raise _too_large(top, "serra2018_upper")
     return sum(states.values())
+
+
+def _serra_layer(states: dict[int, int], n: int) -> dict[int, int]:
+    """One layer of width n: every (cap, weight) spreads weight * C(n, j), j <= min(cap, n),
+    to the new cap min(cap, n - j).
+
+    Terms with j <= n - cap keep the cap: one prefix sum of binomials. The others
+    (j > n - cap) go to the new cap n - j, from every state with cap >= max(n - j + 1, j):
+    a suffix sum of weights over caps. So a layer costs O(#caps + n0) big-integer steps.
+    """
+    top = min(max(states), n)
+    binom = [1]
+    for j in range(1, top + 1):
+        binom.append(binom[-1] * (n - j + 1) // j)
+    prefix = list(itertools.accumulate(binom))
+    nxt: dict[int, int] = {}
+    for cap, weight in states.items():
+        keep = min(cap, n - cap)
+        if keep >= 0:
+            nxt[cap] = nxt.get(cap, 0) + weight * prefix[keep]
+    caps = sorted(states)
+    suffix = list(itertools.accumulate(states[c] for c in reversed(caps)))[::-1]
+    for j in range(top + 1):
+        i = bisect.bisect_left(caps, max(n - j + 1, j))
+        if i < len(caps):
+            nxt[n - j] = nxt.get(n - j, 0) + suffix[i] * binom[j]
+    return nxt
 
 
 def montufar2017_upper(n0: int, widths: Sequence[int]) -> int:
@@ -153,11 +240,9 @@ def montufar2017_upper(n0: int, widths: Sequence[int]) -> int:
     """
     n0 = _check_int(n0, "n0", 1)
     ws = _check_list(widths, "widths", 1)
-    out, d = 1, n0
-    for n in ws:
-        d = min(d, n)
-        out *= _sum_binom(n, d)
-    return out
+    caps = itertools.accumulate(ws, min, initial=n0)
+    next(caps)
+    return _prod((_sum_binom(n, d) for n, d in zip(ws, caps)), "montufar2017_upper")
 
 
 def exact_max_1d(widths: Sequence[int]) -> int:
@@ -222,8 +307,8 @@ def ternary_alternating_counts(n0: int, ps: Sequence[int]) -> RegionCounts:
     """
     n0 = _check_int(n0, "n0", 1)
     ps = _check_list(ps, "ps", 1)
-    cube = _prod(ps) ** n0
-    total = _zigzag_line_total(ps) ** n0
+    cube = _pow(_prod(ps), n0, "the 3.2 count")
+    total = _pow(_zigzag_line_total(ps), n0, "the 3.2 count")
     return RegionCounts(cube, total, cube, total)
 
 
@@ -238,10 +323,12 @@ def ternary_all_relu_counts(n0: int, ps: Sequence[int], form: str = "generic") -
     n0 = _check_int(n0, "n0", 1)
     ps = _check_list(ps, "ps", 1)
     _check_form(form)
-    cube = _prod(ps) ** n0
+    what = "the 3.3 count"
+    cube = _pow(_prod(ps), n0, what)
     if form == "cube":
         return RegionCounts(cube, None, cube, None)
-    return RegionCounts(cube, _zigzag_line_total(ps) ** n0, cube, (_prod(ps) + 2) ** n0)
+    total = _pow(_zigzag_line_total(ps), n0, what)
+    return RegionCounts(cube, total, cube, _pow(_prod(ps) + 2, n0, what))
 
 
 def _check_form(form: str) -> str:
@@ -266,7 +353,9 @@ def ternary_real_bias_counts(n0: int, ks: Sequence[int], m: int) -> RegionCounts
     big_p = _prod(k + 1 for k in ks)
     act = big_p * (m + 1)
     lin = act if m >= 2 else 2 * big_p - big_p // 2
-    return RegionCounts(lin**n0, lin**n0, act**n0, act**n0)
+    what = "the 3.4 count"
+    lin, act = _pow(lin, n0, what), _pow(act, n0, what)
+    return RegionCounts(lin, lin, act, act)
 
 
 def montufar_zigzag_counts(n0: int, widths: Sequence[int]) -> RegionCounts:
@@ -287,6 +376,7 @@ def montufar_zigzag_counts(n0: int, widths: Sequence[int]) -> RegionCounts:
 
 # -- matching architectures -----------------------------------------------------------------
 
+TABLE_DIGITS = 22  # wider integers are shown in scientific form in the text table
 FLOAT_BITS = 32  # a general network's parameter stored as float32
 TERNARY_BITS = 2  # a ternary code {-1, 0, +1} in 2 bits
 
@@ -316,7 +406,7 @@ class ArchitectureRow:
     depth: int  # number of hidden layers
     num_parameters: int
     memory_bits: int
-    regions: int
+    regions: int | None  # None: more than MAX_BITS bits, not computed
     regions_kind: str
     construction: str | None  # how to build it with tern_jax.constructions
 
@@ -352,7 +442,7 @@ class Comparison:
             "Bounds on the maximal number of linear regions over R^n0 (exact integers):",
         ]
         for name, value in self.bounds.items():
-            shown = str(value) if value is not None else "n/a"
+            shown = format_int(value, TABLE_DIGITS) if value is not None else "n/a"
             lines.append(f"  {name:<20} {shown:>22}   {self.bound_notes.get(name, '')}")
         lines.append("")
         if not self.rows:
@@ -372,9 +462,10 @@ class Comparison:
         lines.append(header)
         for r in self.rows:
             widths = _short_widths(r.widths)
+            regions = "too large" if r.regions is None else format_int(r.regions, TABLE_DIGITS)
             lines.append(
                 f"  {r.name:<42} {r.activations:<12} {r.ternary:<15} {r.depth:>5} "
-                f"{r.num_parameters:>10} {_fmt_bits(r.memory_bits):>12} {r.regions:>22}  "
+                f"{r.num_parameters:>10} {_fmt_bits(r.memory_bits):>12} {regions:>22}  "
                 f"{widths}"
             )
         return "\n".join(lines)
@@ -424,6 +515,14 @@ def _row(name, description, activations, ternary, n0, widths, regions, kind, con
         regions_kind=kind,
         construction=construction,
     )
+
+
+def _or_none(compute):
+    """The exact integer, or None when it is refused as too large (:data:`MAX_BITS`)."""
+    try:
+        return compute()
+    except TooLarge:
+        return None
 
 
 def matching_architectures(n0: int, widths: Sequence[int]) -> Comparison:
@@ -479,7 +578,8 @@ def matching_architectures(n0: int, widths: Sequence[int]) -> Comparison:
     paired = [ps[i] * ps[i + 1] for i in range(0, len(ps) - 1, 2)]
     if len(ps) % 2:
         paired.append(ps[-1])
-    cube_count = _prod(ps) ** n0  # the same for the deep and the wide forms
+    # the same for the deep and the wide forms; None: more digits than are computed
+    cube_count = _or_none(lambda: _pow(_prod(ps), n0, "the constructions' count"))
 
     rows = [
         _row(
@@ -491,7 +591,9 @@ def matching_architectures(n0: int, widths: Sequence[int]) -> Comparison:
             ws,
             bounds["montufar2014"],
             "lower bound on the maximum, linear regions, R^n0",
-            f"montufar(n0={n0}, widths={list(ws)}) realises {cube_count} on the unit cube",
+            f"montufar(n0={n0}, widths={list(ws)}) realises "
+            f"{'a count too large to compute' if cube_count is None else format_int(cube_count)}"
+            " on the unit cube",
         )
     ]
     kind = "exact linear regions, open unit cube"
@@ -535,7 +637,7 @@ def matching_architectures(n0: int, widths: Sequence[int]) -> Comparison:
             "weights only",
             n0,
             rb_widths,
-            ternary_real_bias_counts(n0, ks, ps[-1]).linear_unit_cube,
+            _or_none(lambda: ternary_real_bias_counts(n0, ks, ps[-1]).linear_unit_cube),
             kind,
             f"ternary_real_bias(n0={n0}, ks={list(ks)}, m={ps[-1]})",
         )

@@ -32,6 +32,7 @@ import numpy as np
 
 from . import bounds as _b
 from .errors import InvalidInput
+from .limits import check_dense_network
 from .network import ReLUNet
 
 __all__ = [
@@ -200,6 +201,11 @@ def _alternating_layers(ps: Sequence[int]) -> tuple[list[_Layer], list[np.ndarra
     return layers, signs
 
 
+def _check_size(name: str, n0: int, widths: Sequence[int]) -> None:
+    """Refuse, before building anything, a construction whose arrays cannot fit in memory."""
+    check_dense_network([n0, *widths, 1], f"{name} (n0 = {n0}, widths up to {max(widths):,})")
+
+
 def _check_n0(n0) -> int:
     return _b._check_int(n0, "n0", 1)
 
@@ -216,6 +222,7 @@ def ternary_alternating(n0: int, ps: Sequence[int]) -> Construction:
     """
     n0 = _check_n0(n0)
     ps = _b._check_list(ps, "ps", 1)
+    _check_size("ternary_alternating", n0, _b._alternating_widths(n0, ps, all_relu=False))
     layers, _ = _alternating_layers(ps)
     counts = _b.ternary_alternating_counts(n0, ps)
     return _make(
@@ -257,6 +264,7 @@ def ternary_all_relu(n0: int, ps: Sequence[int], form: str = "generic") -> Const
     n0 = _check_n0(n0)
     ps = _b._check_list(ps, "ps", 1)
     _b._check_form(form)
+    _check_size("ternary_all_relu", n0, _b._alternating_widths(n0, ps, form == "generic"))
     layers, signs = _alternating_layers(ps)
     out: list[_Layer] = []
     flip_next = None  # how the next layer re-reads a converted identity layer
@@ -307,6 +315,7 @@ def ternary_real_bias(n0: int, ks: Sequence[int], m: int) -> Construction:
     n0 = _check_n0(n0)
     ks = _b._check_list(ks, "ks", 1, allow_empty=True)
     m = _b._check_int(m, "m", 1)
+    _check_size("ternary_real_bias", n0, [*(2 * n0 * k for k in ks), n0 * m])
     layers: list[_Layer] = []
     # The current coordinate value is u = src . h + const (h: previous layer's units).
     src = np.ones((1, 1))
@@ -362,6 +371,7 @@ def montufar(n0: int, widths: Sequence[int]) -> Construction:
     """
     n0 = _check_n0(n0)
     ws = _b._check_list(widths, "widths", 1)
+    _check_size("montufar", n0, ws)
     counts = _b.montufar_zigzag_counts(n0, ws)  # checks n_l >= n0
     ps = [w // n0 for w in ws]
     per: list[_Layer] = []

@@ -17,27 +17,11 @@ from __future__ import annotations
 import os
 import zipfile
 
-import numpy as np
-
 from .errors import DamagedFile, MissingFile
-from .netfile import FILE_FORMAT, read_network_file
+from .netfile import FILE_FORMAT, file_format, read_network_file
 from .network import ReLUNet
 
 __all__ = ["load_network"]
-
-
-def _npz_format(path: str) -> str | None:
-    """The ``format`` entry of an ``.npz`` file, or None when it has none."""
-    if not zipfile.is_zipfile(path):
-        raise DamagedFile(
-            f"{path!r} is not a tern_jax network file (not an .npz archive; a plain .npy array "
-            "holds no layers or activations: build a ReLUNet and save it with save_network)"
-        )
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            return str(data["format"]) if "format" in data.files else None
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError) as e:
-        raise DamagedFile(f"{path!r} is not a readable tern_jax file ({e})") from e
 
 
 def load_network(path: str | os.PathLike, step: int | None = None) -> ReLUNet:
@@ -58,7 +42,13 @@ def load_network(path: str | os.PathLike, step: int | None = None) -> ReLUNet:
         return checkpoint.network_from_checkpoint(path, step)
     if step is not None:
         raise DamagedFile(f"{given!r} is a file; a checkpoint step applies to directories")
-    fmt = _npz_format(path)
+    if not zipfile.is_zipfile(path):
+        raise DamagedFile(
+            f"{given!r} is not a tern_jax network file (not an .npz archive; a plain .npy "
+            "array holds no layers or activations: build a ReLUNet and save it with "
+            "save_network)"
+        )
+    fmt = file_format(path)
     if fmt == checkpoint.CODES_FORMAT:
         return checkpoint.load_codes(path).to_network()
     if fmt is not None and fmt != FILE_FORMAT:

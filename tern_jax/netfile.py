@@ -3,14 +3,21 @@
 Layout (``save_network`` / ``read_network_file``)::
 
     format          str   "tern_jax.relunet"
-    format_version  int   1
+    format_version  int   2
     num_layers      int   L (hidden layers + output layer)
     activations     str[L]  "identity" | "relu"
     ternary         bool  True: W{i}, b{i} are int8 codes in {-1, 0, 1}
     W0 .. W{L-1}    (n_in, n_out)  float64 (or int8 codes when ternary)
     b0 .. b{L-1}    (n_out,)       float64 (or int8 codes when ternary)
     fingerprint     str   ReLUNet.fingerprint of the stored parameters (checked on load)
-    metadata        str   JSON object, free-form provenance (optional)
+    metadata        str   JSON object, free-form provenance
+    sha256          str   digest of every other entry (names, dtypes, shapes, bytes; see
+                          :func:`arrays_sha256`), checked on load
+
+Integrity: the fingerprint is mandatory and must match the parameters; the ``sha256`` entry
+covers every array and the metadata, so an edit or a flipped byte anywhere is refused.
+Version-1 files (no ``sha256``) still load; their fingerprint is still required. Any
+unreadable or inconsistent content raises :class:`~tern_jax.errors.DamagedFile`.
 
 Loading anything by path (a file, a run directory, a checkpoint):
 :func:`tern_jax.io.load_network`.
@@ -18,9 +25,9 @@ Loading anything by path (a file, a run directory, a checkpoint):
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
-import zipfile
 from typing import Any
 
 import numpy as np
@@ -29,7 +36,20 @@ from .errors import DamagedFile, InvalidInput, MissingFile
 from .network import ReLUNet
 
 FILE_FORMAT = "tern_jax.relunet"
-FILE_FORMAT_VERSION = 1
+FILE_FORMAT_VERSION = 2
+DIGEST_ENTRY = "sha256"
+
+
+def arrays_sha256(arrays: dict[str, Any]) -> str:
+    """SHA-256 over named arrays: every name, dtype, shape and byte, in name order."""
+    h = hashlib.sha256()
+    for name in sorted(arrays):
+        a = np.ascontiguousarray(np.asarray(arrays[name]))
+        h.update(name.encode())
+        h.update(str(a.dtype).encode())
+        h.update(np.asarray(a.shape, "<i8").tobytes())
+        h.update(a.tobytes())
+    return h.hexdigest()
 
 
 def save_network(net: ReLUNet, path: str | os.PathLike, metadata: dict | None = None) -> str:
@@ -52,6 +72,7 @@ def save_network(net: ReLUNet, path: str | os.PathLike, metadata: dict | None = 
         dt = np.int8 if ternary else np.float64
         arrays[f"W{i}"] = np.asarray(w).astype(dt)
         arrays[f"b{i}"] = np.asarray(b).astype(dt)
+    arrays[DIGEST_ENTRY] = np.array(arrays_sha256(arrays))
     parent = os.path.dirname(os.path.abspath(path))
     os.makedirs(parent, exist_ok=True)
     # Write through a file object so numpy does not append a second ".npz".
@@ -61,44 +82,83 @@ def save_network(net: ReLUNet, path: str | os.PathLike, metadata: dict | None = 
 
 
 def read_network_metadata(path: str | os.PathLike) -> dict:
-    """The free-form metadata dict stored with a network file."""
-    with _open_npz(os.fspath(path)) as data:
-        return json.loads(str(data["metadata"])) if "metadata" in data.files else {}
+    """The free-form metadata dict stored with a network file (integrity checked)."""
+    path = os.fspath(path)
+    return _metadata(_checked_entries(path), path)
 
 
-def _open_npz(path: str):
+def _entries(path: str) -> dict[str, np.ndarray]:
+    """Every entry of the ``.npz`` at ``path``; anything unreadable is a DamagedFile."""
     if not os.path.exists(path):
         raise MissingFile(f"no network file at {path!r}")
     try:
-        return np.load(path, allow_pickle=False)
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as e:
+        with np.load(path, allow_pickle=False) as data:
+            if not hasattr(data, "files"):
+                raise DamagedFile(f"{path!r} is a plain array, not a tern_jax network file")
+            return {k: data[k] for k in data.files}
+    except DamagedFile:
+        raise
+    except Exception as e:  # untrusted bytes: zipfile/numpy raise many kinds of error
         raise DamagedFile(f"{path!r} is not a readable tern_jax network file ({e})") from e
 
 
-def _read_arrays(data: Any, path: str) -> tuple[list, list, list, bool, str | None]:
-    files = set(data.files)
-    for key in ("format", "format_version", "num_layers", "activations"):
-        if key not in files:
-            raise DamagedFile(f"{path!r}: missing entry {key!r}; not a tern_jax network file")
-    if str(data["format"]) != FILE_FORMAT:
-        raise DamagedFile(f"{path!r}: format is {str(data['format'])!r}, expected {FILE_FORMAT!r}")
-    version = int(data["format_version"])
+def file_format(path: str | os.PathLike) -> str | None:
+    """The ``format`` entry of a tern_jax ``.npz`` file (None when it has none)."""
+    e = _entries(os.fspath(path))
+    return str(e["format"]) if "format" in e else None
+
+
+def _checked_entries(path: str) -> dict[str, np.ndarray]:
+    """The entries after the format, version, digest and mandatory-fingerprint checks."""
+    e = _entries(path)
+    for key in ("format", "format_version", "num_layers", "activations", "fingerprint"):
+        if key not in e:
+            raise DamagedFile(f"{path!r}: missing entry {key!r}; not a valid tern_jax network file")
+    try:
+        fmt, version = str(e["format"]), int(e["format_version"])
+    except (TypeError, ValueError) as err:
+        raise DamagedFile(f"{path!r}: unreadable format entries ({err})") from err
+    if fmt != FILE_FORMAT:
+        raise DamagedFile(f"{path!r}: format is {fmt!r}, expected {FILE_FORMAT!r}")
     if version > FILE_FORMAT_VERSION:
         raise DamagedFile(
             f"{path!r}: format version {version} is newer than this tern_jax understands "
             f"({FILE_FORMAT_VERSION})"
         )
-    n = int(data["num_layers"])
-    acts = [str(a) for a in data["activations"]]
+    if version >= 2:
+        stored = e.pop(DIGEST_ENTRY, None)
+        if stored is None or str(stored) != arrays_sha256(e):
+            raise DamagedFile(
+                f"{path!r}: contents do not match the stored SHA-256; the file is damaged or "
+                "was edited"
+            )
+    return e
+
+
+def _metadata(e: dict[str, np.ndarray], path: str) -> dict:
+    if "metadata" not in e:
+        return {}
+    try:
+        meta = json.loads(str(e["metadata"]))
+    except (ValueError, TypeError) as err:
+        raise DamagedFile(f"{path!r}: metadata is not valid JSON ({err})") from err
+    if not isinstance(meta, dict):
+        raise DamagedFile(f"{path!r}: metadata is not a JSON object")
+    return meta
+
+
+def _layers(e: dict[str, np.ndarray], path: str) -> tuple[list, list, list]:
+    n = int(e["num_layers"])
+    acts = [str(a) for a in np.atleast_1d(e["activations"])]
     if len(acts) != n:
         raise DamagedFile(f"{path!r}: {len(acts)} activation tags for {n} layers")
-    ternary = bool(data["ternary"]) if "ternary" in files else False
+    ternary = bool(e["ternary"]) if "ternary" in e else False
     ws, bs = [], []
     for i in range(n):
         for key in (f"W{i}", f"b{i}"):
-            if key not in files:
+            if key not in e:
                 raise DamagedFile(f"{path!r}: missing array {key!r} (layer {i})")
-        w, b = data[f"W{i}"], data[f"b{i}"]
+        w, b = e[f"W{i}"], e[f"b{i}"]
         if ternary:
             for name, a in ((f"W{i}", w), (f"b{i}", b)):
                 bad = ~np.isin(a, (-1, 0, 1))
@@ -109,28 +169,28 @@ def _read_arrays(data: Any, path: str) -> tuple[list, list, list, bool, str | No
                     )
         ws.append(w)
         bs.append(b)
-    stored_fp = str(data["fingerprint"]) if "fingerprint" in files else None
-    return ws, bs, acts, ternary, stored_fp
+    return ws, bs, acts
 
 
 def read_network_file(path: str | os.PathLike) -> ReLUNet:
     """Read a network file written by :func:`save_network`.
 
-    Corrupt files, shapes that do not chain, codes outside {-1, 0, 1} in a file declared
-    ternary, and parameters that do not match the stored fingerprint raise
+    Corrupt or edited files, shapes that do not chain, codes outside {-1, 0, 1} in a file
+    declared ternary, a missing fingerprint and parameters that do not match it raise
     :class:`~tern_jax.errors.DamagedFile`; a missing path :class:`~tern_jax.errors.MissingFile`.
     """
     path = os.fspath(path)
-    with _open_npz(path) as data:
-        try:
-            ws, bs, acts, _, stored_fp = _read_arrays(data, path)
-        except (zipfile.BadZipFile, OSError, EOFError, KeyError) as e:
-            raise DamagedFile(f"{path!r} is a damaged network file ({e})") from e
+    e = _checked_entries(path)
     try:
+        ws, bs, acts = _layers(e, path)
+        _metadata(e, path)
         net = ReLUNet.from_arrays(ws, bs, acts)
-    except InvalidInput as e:
-        raise DamagedFile(f"{path!r}: {e}") from e
-    if stored_fp is not None and stored_fp != net.fingerprint:
+    except DamagedFile:
+        raise
+    except (InvalidInput, TypeError, ValueError, OverflowError) as err:
+        raise DamagedFile(f"{path!r}: {err}") from err
+    stored_fp = str(e["fingerprint"])
+    if stored_fp != net.fingerprint:
         raise DamagedFile(
             f"{path!r}: parameters do not match the stored fingerprint "
             f"({net.fingerprint} != {stored_fp}); the file is damaged or was edited"

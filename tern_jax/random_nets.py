@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from .errors import InvalidInput
+from .limits import check_dense_network
 from .network import ACTIVATIONS, ReLUNet
 
 ARCHITECTURES = ("alternating", "all_relu")
@@ -57,6 +58,7 @@ def random_network(
     if weights not in ("ternary", "gaussian"):
         raise InvalidInput(f"weights must be 'ternary' or 'gaussian', got {weights!r}")
     tags = hidden_tags(architecture, len(widths))
+    check_dense_network([input_dim, *widths, output_dim], "this random network")
     rng = np.random.default_rng(seed)
     dims = [input_dim, *widths, output_dim]
     ws, bs = [], []

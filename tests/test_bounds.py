@@ -263,3 +263,41 @@ def test_cli_bounds_json(capsys):
 def test_cli_bounds_bad_input(capsys):
     assert main(["bounds", "--n0", "0", "--widths", "4"]) == 2
     assert "n0" in capsys.readouterr().err
+
+
+def test_serra_upper_matches_the_plain_dynamic_programme():
+    """The O(n0)-per-layer programme against the definition's plain sum (small cases)."""
+    import itertools
+    import math
+
+    def plain(n0, ws):
+        total = 0
+        for js in itertools.product(*(range(min(n0, n) + 1) for n in ws)):
+            cap, ok = n0, True
+            for j, n in zip(js, ws):
+                if j > min(cap, n):
+                    ok = False
+                    break
+                cap = min(cap, n - j)
+            if ok:
+                total += math.prod(math.comb(n, j) for j, n in zip(js, ws))
+        return total
+
+    for n0 in (1, 2, 3, 5):
+        for ws in ([1], [4], [2, 7], [5, 3, 6], [6, 6, 2, 9], [3, 1, 4]):
+            assert B.serra2018_upper(n0, ws) == plain(n0, ws), (n0, ws)
+
+
+@pytest.mark.parametrize("n0, widths", [(10_000, [1_000_000]), (100_000, [1_000_000]),
+                                        (1_000_000, [10]), (5_000, [5_000] * 10)])  # fmt: skip
+def test_huge_bounds_are_refused_or_computed_fast(n0, widths):
+    """Bounds with tens of thousands of digits either come out or are refused as TooLarge
+    with the size in the note; the CLI prints a table and a JSON record (no crash on
+    Python's 4300-digit limit)."""
+    comp = B.matching_architectures(n0, widths)
+    for name, value in comp.bounds.items():
+        note = comp.bound_notes[name]
+        assert value is not None or any(w in note for w in ("10^", "steps", "hypothesis")), note
+    argv = ["bounds", "--n0", str(n0), "--widths", ",".join(map(str, widths))]
+    assert main(argv) == 0
+    assert main([*argv, "--json"]) == 0

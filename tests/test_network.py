@@ -187,10 +187,16 @@ def test_save_load_real_network(tmp_path):
     assert back.fingerprint == net.fingerprint
 
 
-def _rewrite(path, **changes):
+def _rewrite(path, sign=True, **changes):
+    """Edit entries of a network file; ``sign`` recomputes its SHA-256 entry, as an editor
+    that knows the format would, so the check under test is the one that fires."""
     with np.load(path) as data:
         arrays = {k: data[k] for k in data.files}
     arrays.update(changes)
+    arrays = {k: v for k, v in arrays.items() if v is not None}
+    if sign:
+        arrays.pop("sha256", None)
+        arrays["sha256"] = np.array(tj.netfile.arrays_sha256(arrays))
     with open(path, "wb") as fh:
         np.savez(fh, **arrays)
 
@@ -216,6 +222,47 @@ def test_load_rejects_edited_parameters(tmp_path):
     _rewrite(p, b2=np.ones(1, np.int8))
     with pytest.raises(ValueError, match="fingerprint"):
         tj.load_network(p)
+
+
+def test_load_rejects_unsigned_edits_and_a_missing_fingerprint(tmp_path):
+    p = tj.save_network(example_35(), tmp_path / "n.npz", metadata={"source": "test"})
+    _rewrite(p, sign=False, metadata=np.array('{"source": "edited"}'))
+    with pytest.raises(tj.DamagedFile, match="SHA-256"):
+        tj.load_network(p)
+    with pytest.raises(tj.DamagedFile, match="SHA-256"):
+        tj.netfile.read_network_metadata(p)
+    p = tj.save_network(example_35(), tmp_path / "m.npz")
+    _rewrite(p, fingerprint=None)  # re-signed, but the fingerprint is mandatory
+    with pytest.raises(tj.DamagedFile, match="fingerprint"):
+        tj.load_network(p)
+
+
+def test_every_single_byte_flip_is_refused_or_harmless(tmp_path):
+    """Flip each byte of a network file in turn: the load either returns the very same
+    network and metadata (a byte the zip format ignores) or raises DamagedFile."""
+    net = example_35()
+    p = tj.save_network(net, tmp_path / "n.npz", metadata={"source": "test"})
+    raw = bytearray(open(p, "rb").read())
+    q = tmp_path / "flip.npz"
+    refused = 0
+    for i in range(len(raw)):
+        bad = bytearray(raw)
+        bad[i] ^= 0xFF
+        q.write_bytes(bytes(bad))
+        try:
+            back = tj.load_network(q)
+            meta = tj.netfile.read_network_metadata(q)
+        except tj.DamagedFile:
+            refused += 1
+            continue
+        assert back.fingerprint == net.fingerprint and meta == {"source": "test"}, i
+    assert refused > len(raw) // 2  # the rest are zip header fields numpy ignores
+
+
+def test_version_1_files_still_load(tmp_path):
+    p = tj.save_network(example_35(), tmp_path / "n.npz")
+    _rewrite(p, sign=False, sha256=None, format_version=np.array(1))
+    assert tj.load_network(p).fingerprint == example_35().fingerprint
 
 
 def test_load_rejects_truncated_and_garbage(tmp_path):
