@@ -483,3 +483,14 @@ def test_cli_construct_errors(capsys, argv, match):
 
     assert main(["construct", *argv]) == 2
     assert re.search(match, capsys.readouterr().err)
+
+
+def test_cli_construct_never_overwrites_without_force(tmp_path, capsys):
+    out = tmp_path / "net.npz"
+    out.write_bytes(b"a user's file")
+    argv = ["construct", "ternary-alternating", "--ps", "2", "--out", str(out)]
+    assert main(argv) == 2
+    assert "--force" in capsys.readouterr().err
+    assert out.read_bytes() == b"a user's file"
+    assert main([*argv, "--force"]) == 0
+    assert C.ternary_alternating(1, [2]).net == tj.load_network(out)

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import os
+
+from ..errors import InvalidInput
 
 from .common import parse_ints
 
@@ -53,6 +56,9 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         "--widths", type=_ints("--widths"), default=None, help="hidden widths, e.g. 4,4 (montufar)"
     )
     p.add_argument("--out", default=None, help="write the network here (.npz)")
+    p.add_argument(
+        "--force", action="store_true", help="replace --out when it exists (never by default)"
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=run)
     return p
@@ -65,6 +71,8 @@ def run(args: argparse.Namespace) -> int:
     from .common import emit_json
 
     given = {k: getattr(args, k) for k in OPTIONS if getattr(args, k) is not None}
+    if args.out and os.path.exists(args.out) and not args.force:
+        raise InvalidInput(f"{args.out!r} exists; pass --force to replace it")
     c = build(args.name, **given)
     record = c.to_dict()
     record["package_version"] = package_version()
