@@ -6,7 +6,6 @@ import argparse
 import os
 
 from ..errors import InvalidInput
-
 from .common import parse_ints
 
 NAMES = ("ternary-alternating", "ternary-all-relu", "ternary-real-bias", "montufar")
