@@ -1,4 +1,4 @@
-"""Small helpers shared by the study scripts (argument handling, figure saving)."""
+"""Small helpers shared by the study scripts (argument handling, figure saving, status lines)."""
 
 from __future__ import annotations
 
@@ -10,21 +10,50 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+from matplotlib.ticker import (
+    FixedLocator,
+    FuncFormatter,
+    LogLocator,
+    NullFormatter,
+    ScalarFormatter,
+)
+from tqdm import tqdm
+
+from tern_jax.report import write_report, write_study
+
+__all__ = ["log_ticks", "plt", "save", "status", "study_main"]
 
 
-def save(fig, out_dir: str, name: str) -> str:
-    """Save a matplotlib figure as PNG into ``out_dir``; returns the file name."""
+def save(fig, out_dir: str, name: str, rect=(0, 0, 1, 1)) -> str:
+    """Save a matplotlib figure as PNG into ``out_dir``; returns the file name. ``rect``: the
+    part of the figure the axes may fill (leave room for a figure legend)."""
     os.makedirs(out_dir, exist_ok=True)
-    fig.tight_layout()
+    fig.tight_layout(rect=rect)
     fig.savefig(os.path.join(out_dir, name), dpi=110)
     plt.close(fig)
     return name
 
 
+def log_ticks(axis, values=None) -> None:
+    """Label a log axis with plain numbers, at ``values`` or else at 1, 2, 5 times powers of
+    10: the default minor labels of a log axis spanning about a decade ("2x10^0", "3x10^0",
+    ...) overlap."""
+    if values is None:
+        axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+        axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    else:
+        axis.set_major_locator(FixedLocator(sorted(set(values))))
+        axis.set_major_formatter(ScalarFormatter())
+    axis.set_minor_formatter(NullFormatter())
+
+
+def status(message: str) -> None:
+    """One status line for long work; written above a progress bar when one is shown."""
+    tqdm.write(message)
+
+
 def study_main(run: Callable, name: str, doc: str | None, argv: list[str] | None = None) -> int:
     """The command line of a single study script: run it and write its record and report."""
-    from tern_jax.report import write_report, write_study
-
     parser = argparse.ArgumentParser(description=doc)
     parser.add_argument("--setting", choices=("smoke", "quick", "full"), default="quick")
     parser.add_argument("--out", default="runs/study", help="run directory")

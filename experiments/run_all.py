@@ -7,6 +7,9 @@
 Each study is one script beside this one (``STUDIES`` below) with a ``run(setting, out_dir)``
 function returning a :class:`tern_jax.report.StudyResult`; each can also be run alone
 (``python experiments/<study>.py --setting quick --out RUN_DIR``).
+
+Progress: one status line per study as it starts and ends (with its findings), and on a
+terminal one overall progress bar below them; in a log file or pipe, plain lines only.
 """
 
 from __future__ import annotations
@@ -16,6 +19,10 @@ import importlib
 import os
 import sys
 import time
+
+from tqdm import tqdm
+
+from tern_jax.report import write_report, write_study
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 # Report order: claims first, then growth, trained models, estimator calibration.
@@ -33,6 +40,12 @@ def load_study(name: str):
     return importlib.import_module(name)
 
 
+def status(message: str) -> None:
+    """A status line on stdout, written above the progress bar when there is one."""
+    tqdm.write(message, file=sys.stdout)
+    sys.stdout.flush()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -42,20 +55,31 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", action="append", choices=STUDIES, help="run only these studies")
     args = parser.parse_args(argv)
 
-    from tern_jax.report import write_report, write_study
-
     os.makedirs(args.out, exist_ok=True)
+    names = args.only or list(STUDIES)
     t_all = time.perf_counter()
-    for name in args.only or STUDIES:
-        print(f"== {name} ({args.setting})", flush=True)
-        t0 = time.perf_counter()
-        result = load_study(name).run(args.setting, os.path.join(args.out, name))
-        result.seconds = time.perf_counter() - t0
-        result.rank = STUDIES.index(name)
-        write_study(result, args.out)
-        for line in result.findings:
-            print(f"   {line}")
-        print(f"   done in {result.seconds:.1f} s", flush=True)
+    # The bar goes to stderr and only on a terminal; status lines go to stdout above it.
+    bar = tqdm(
+        total=len(names),
+        desc="studies",
+        unit="study",
+        file=sys.stderr,
+        disable=not sys.stderr.isatty(),
+        bar_format="{desc}: {n}/{total} |{bar}| {elapsed} elapsed",
+    )
+    with bar:
+        for i, name in enumerate(names, 1):
+            status(f"== [{i}/{len(names)}] {name} ({args.setting}): running")
+            bar.set_description(f"studies ({name})")
+            t0 = time.perf_counter()
+            result = load_study(name).run(args.setting, os.path.join(args.out, name))
+            result.seconds = time.perf_counter() - t0
+            result.rank = STUDIES.index(name)
+            write_study(result, args.out)
+            for line in result.findings:
+                status(f"   {line}")
+            status(f"== [{i}/{len(names)}] {name}: done in {result.seconds:.1f} s")
+            bar.update(1)
     path = write_report(args.out)
     print(
         f"report: {os.path.abspath(path)} (and report.html) "

@@ -12,7 +12,13 @@ from __future__ import annotations
 import json
 import os
 
-from _common import plt, save, study_main
+from _common import plt, save, status, study_main
+
+import tern_jax as tj
+from tern_jax.plots import PARTITION_KEY
+from tern_jax.report import Figure, StudyResult, Table
+from tern_jax.train import config_from_dict
+from tern_jax.train import run as train_run
 
 BASE = {
     "task": "sines2d",
@@ -74,8 +80,6 @@ def relu_widths(architecture: str, widths: list[int]) -> list[int]:
 
 def equal_shape_construction(architecture: str, widths: list[int]):
     """The ternary construction with (at most) the same hidden widths, or None."""
-    import tern_jax as tj
-
     if architecture == "alternating":
         # identity width 2p, ReLU width 2p - 1 per block (n0 = 2: 4p and 4p - 2)
         ps = [widths[i] // 4 for i in range(0, len(widths) - 1, 2)]
@@ -85,16 +89,36 @@ def equal_shape_construction(architecture: str, widths: list[int]):
     return tj.constructions.ternary_all_relu(2, ps, form="cube") if ps and all(ps) else None
 
 
-def run(setting: str, out_dir: str):
-    import tern_jax as tj
-    from tern_jax.report import Figure, StudyResult, Table
-    from tern_jax.train import config_from_dict
-    from tern_jax.train import run as train_run
+DATA_SQUARE = (-1, 1, -1, 1)  # the task's input box, where every count below is made
+COLUMNS = [
+    "model",
+    "when",
+    "step",
+    "test MSE",
+    "constant-predictor MSE",
+    "activation (exact)",
+    "linear (exact)",
+    "sampled activation",
+    "construction linear (exact)",
+    "linear / construction",
+    "upper bound R^2",
+    "linear / upper bound",
+]
 
+
+def exact_on_square(net, **kwargs):
+    """Exact partition of the data square [-1, 1]^2 (plane engine)."""
+    return tj.exact_regions_2d(
+        net, [0.0, 0.0], [1.0, 0.0], [0.0, 1.0], bounds=DATA_SQUARE, **kwargs
+    )
+
+
+def run(setting: str, out_dir: str):
     cfg = SETTINGS[setting]
     rows, series_all, findings = [], [], []
     for arch, widths in cfg["runs"]:
         name = f"{arch}_{'x'.join(map(str, widths))}"
+        status(f"   training {name}: {cfg['steps']} steps, ternary model and float twin")
         tc = config_from_dict(
             {
                 **BASE,
@@ -111,6 +135,8 @@ def run(setting: str, out_dir: str):
         with open(os.path.join(run_dir, "regions.json")) as fh:
             series = json.load(fh)["series"]
         c = equal_shape_construction(arch, widths)
+        # The construction counted on the same domain as the models (not on its unit square).
+        c_lin = exact_on_square(c.net).linear_regions if c else None
         upper = tj.bounds.serra2018_upper(2, relu_widths(arch, widths))
         for kind in ("ternary", "float"):
             s = sorted((r for r in series if r["model"] == kind), key=lambda r: r["step"])
@@ -118,37 +144,26 @@ def run(setting: str, out_dir: str):
             label = f"{'ternary' if kind == 'ternary' else 'float'} {arch} {widths}"
             series_all.append((label, s))
             for when, r in (("init", first), ("trained", last)):
+                lin = r["exact_plane"]["linear_regions"]
                 rows.append(
                     [
                         label,
                         when,
                         r["step"],
-                        r.get("test_loss"),
+                        summary["models"][kind]["test_mse"] if when == "trained" else None,
+                        summary["constant_baseline_test_mse"],
                         r["exact_plane"]["activation_regions"],
-                        r["exact_plane"]["linear_regions"],
+                        lin,
                         r["sampled_box"]["distinct"],
-                        c.regions_unit_cube if c else None,
+                        c_lin,
+                        lin / c_lin if c_lin else None,
                         upper,
+                        lin / upper,
                     ]
                 )
-            m = summary["models"][kind]
-            findings.append(
-                f"{label}: test MSE {m['test_mse']:.4f} (constant predictor "
-                f"{summary['constant_baseline_test_mse']:.4f}); exact linear regions on [-1,1]^2 "
-                f"{first['exact_plane']['linear_regions']} at init -> "
-                f"{last['exact_plane']['linear_regions']} "
-                f"trained; upper bound for its ReLU layers {upper}"
-                + (
-                    f", construction of the same shape {c.regions_unit_cube} on the unit square."
-                    if c
-                    else "."
-                )
-            )
         # a picture of the trained ternary model's partition of the data square
         net = tj.load_network(os.path.join(run_dir, "network.npz"))
-        ex = tj.exact_regions_2d(
-            net, [0.0, 0.0], [1.0, 0.0], [0.0, 1.0], bounds=(-1, 1, -1, 1), keep_cells=True
-        )
+        ex = exact_on_square(net, keep_cells=True)
         if ex.cells is not None:
             tj.plots.plot_plane_partition(
                 ex.cells,
@@ -160,7 +175,78 @@ def run(setting: str, out_dir: str):
                 title=f"trained ternary {arch} {widths}: {ex.activation_regions} activation / "
                 f"{ex.linear_regions} linear regions (exact, [-1,1]^2)",
             )
-    # regions against step, every model
+    figs = [Figure(plot_series(series_all, out_dir), SERIES_CAPTION)]
+    figs += [
+        Figure(
+            f,
+            f"Exact partition of [-1,1]^2 by the trained ternary model "
+            f"{f[len('partition_') : -4]}. {PARTITION_KEY}",
+        )
+        for f in sorted(os.listdir(out_dir))
+        if f.startswith("partition_")
+    ]
+    findings += findings_from(rows)
+    trained = [r for r in rows if r[1] == "trained"]
+    compared = [r for r in trained if r[COLUMNS.index("linear / construction")] is not None]
+    above = [r for r in compared if r[COLUMNS.index("linear / construction")] > 1]
+    top = max(r[COLUMNS.index("linear / upper bound")] for r in trained)
+    checks = [
+        ["trained models compared with a construction", len(compared)],
+        ["of them above the construction's count", len(above)],
+        ["largest share of the upper bound", top],
+    ]
+    findings.append(
+        f"Trained models have more linear regions on [-1,1]^2 than the same-shape construction "
+        f"in {len(above)} of {len(compared)} cases, and at most {top:.2%} of the upper bound. "
+        "The constructions are lower-bound witnesses built to fold the unit cube, not maxima."
+    )
+    n = cfg["count_samples"]
+    table = Table(
+        "trained",
+        "Regions of randomly initialised (step 0) and trained models on the data square "
+        "[-1,1]^2: exact activation and linear regions (plane engine); sampled activation "
+        f"regions = distinct patterns among N = {n:,} uniform samples of the square (a lower "
+        "bound); the exact linear regions of the same-shape ternary construction on the same "
+        "square; Serra's upper bound over R^2 for networks with the same ReLU layers. Test MSE "
+        "after training (— at init) and of the constant predictor.",
+        [c.replace("sampled activation", f"sampled activation (N = {n:,})") for c in COLUMNS],
+        rows,
+    )
+    return StudyResult(
+        name="trained_vs_constructed",
+        title="Trained vs constructed vs random",
+        setting=f"{setting}: {cfg['steps']} steps, runs {cfg['runs']}",
+        summary=(
+            "Ternary models trained by quantisation-aware training (absmean / BitNet b1.58 codes, "
+            "straight-through gradients, AdamW with warm-up and cosine decay) on y = sin(pi x1) "
+            "sin(pi x2), and their full-precision twins. The training runs (checkpoints, "
+            "exported codes, region series) are kept under runs/. Random = the same model at "
+            "initialisation (step 0). Every count is on the data square [-1,1]^2, the "
+            "constructions' too. Counts use float activations; BitNet-style activation "
+            "quantisation is not modelled."
+        ),
+        tables=[
+            table,
+            Table(
+                "checks",
+                "Counted over the trained rows of the table.",
+                ["quantity", "value"],
+                checks,
+            ),
+        ],
+        figures=figs,
+        findings=findings,
+    )
+
+
+SERIES_CAPTION = (
+    "Exact linear regions on the data square [-1,1]^2 against training step "
+    "(solid: ternary QAT model; dashed: its float twin; one colour per architecture)."
+)
+
+
+def plot_series(series_all, out_dir: str) -> str:
+    """regions_vs_step.png: exact linear regions through training, every model."""
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for i, (label, s) in enumerate(series_all):
         ls = "-" if label.startswith("ternary") else "--"
@@ -178,71 +264,35 @@ def run(setting: str, out_dir: str):
     ax.set_ylabel("linear regions on [-1,1]^2 (exact)")
     ax.set_title("regions through training (solid: ternary QAT, dashed: float twin)", fontsize=9)
     ax.legend(fontsize=7)
-    figs = [
-        Figure(
-            save(fig, out_dir, "regions_vs_step.png"),
-            "Exact linear regions on the data square [-1,1]^2 against training step.",
+    return save(fig, out_dir, "regions_vs_step.png")
+
+
+def findings_from(rows) -> list[str]:
+    """Findings built from the table's rows (every number printed is a cell of it)."""
+    col = {name: i for i, name in enumerate(COLUMNS)}
+    out = []
+    for r in rows:
+        if r[col["when"]] != "trained":
+            continue
+        init = next(
+            x for x in rows if x[col["model"]] == r[col["model"]] and x[col["when"]] == "init"
         )
-    ]
-    figs += [
-        Figure(
-            f,
-            f"Exact partition of [-1,1]^2 by the trained ternary model "
-            f"{f[len('partition_') : -4]}: colours = activation patterns, black = linear-region "
-            "boundaries.",
+        text = (
+            f"{r[col['model']]}: test MSE {r[col['test MSE']]:.4f} (constant predictor "
+            f"{r[col['constant-predictor MSE']]:.4f}); exact linear regions on [-1,1]^2 "
+            f"{init[col['linear (exact)']]} at init, {r[col['linear (exact)']]} trained"
         )
-        for f in sorted(os.listdir(out_dir))
-        if f.startswith("partition_")
-    ]
-    trained = [r for r in rows if r[1] == "trained"]
-    for r in trained:
-        if r[7]:
-            findings.append(
-                f"{r[0]} trained: {r[5]} linear regions on [-1,1]^2 = {r[5] / r[7]:.1f}x the "
-                f"same-shape construction's {r[7]} on the unit square and {r[5] / r[8]:.2%} of the "
-                "upper bound over R^2."
+        if r[col["construction linear (exact)"]]:
+            text += (
+                f" = {r[col['linear / construction']]:.2f}x the same-shape construction's "
+                f"{r[col['construction linear (exact)']]} on the same square"
             )
-    findings.append(
-        "The constructions are lower-bound witnesses built to fold the unit cube, not maxima: "
-        "at these small depths a trained network can cut its data square into more pieces, "
-        "while staying orders of magnitude below the upper bound."
-    )
-    table = Table(
-        "trained",
-        "Regions of randomly initialised (step 0) and trained models on the data "
-        "square [-1,1]^2: exact activation and linear regions (plane engine) and sampled distinct "
-        "activation patterns among the run's uniform samples of the box; beside them the exact "
-        "linear regions of the same-shape ternary construction on the unit square, and Serra's "
-        "upper bound over R^2 for networks with the same ReLU layers.",
-        [
-            "model",
-            "when",
-            "step",
-            "test MSE",
-            "activation (exact)",
-            "linear (exact)",
-            "sampled distinct",
-            "construction (unit square)",
-            "upper bound R^2",
-        ],
-        rows,
-    )
-    return StudyResult(
-        name="trained_vs_constructed",
-        title="Trained vs constructed vs random",
-        setting=f"{setting}: {cfg['steps']} steps, runs {cfg['runs']}",
-        summary=(
-            "Ternary models trained by quantisation-aware training (absmean / BitNet b1.58 codes, "
-            "straight-through gradients, AdamW with warm-up and cosine decay) on y = sin(pi x1) "
-            "sin(pi x2), and their full-precision twins. The training runs (checkpoints, "
-            "exported codes, region series) are kept under runs/. Random = the same model at "
-            "initialisation (step 0). Counts use float activations; BitNet-style activation "
-            "quantisation is not modelled."
-        ),
-        tables=[table],
-        figures=figs,
-        findings=findings,
-    )
+        text += (
+            f", {r[col['linear / upper bound']]:.2%} of the upper bound "
+            f"{r[col['upper bound R^2']]} over R^2."
+        )
+        out.append(text)
+    return out
 
 
 if __name__ == "__main__":

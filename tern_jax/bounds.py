@@ -455,9 +455,10 @@ class Comparison:
         lines.append(
             "on the open unit cube (0,1)^n0 for constructions, Montufar 2014 bound for general):"
         )
+        unit, size = _bits_unit(max(r.memory_bits for r in self.rows))
         header = (
             f"  {'architecture':<42} {'act':<12} {'ternary':<15} {'depth':>5} "
-            f"{'params':>10} {'memory':>12} {'regions':>22}  widths"
+            f"{'params':>10} {f'memory ({unit})':>14} {'regions':>22}  widths"
         )
         lines.append(header)
         for r in self.rows:
@@ -465,7 +466,7 @@ class Comparison:
             regions = "too large" if r.regions is None else format_int(r.regions, TABLE_DIGITS)
             lines.append(
                 f"  {r.name:<42} {r.activations:<12} {r.ternary:<15} {r.depth:>5} "
-                f"{r.num_parameters:>10} {_fmt_bits(r.memory_bits):>12} {regions:>22}  "
+                f"{r.num_parameters:>10} {_fmt_bits(r.memory_bits, size):>14} {regions:>22}  "
                 f"{widths}"
             )
         return "\n".join(lines)
@@ -476,15 +477,23 @@ def _short_widths(widths: Sequence[int]) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _fmt_bits(bits: int) -> str:
-    if bits < 8 * 1024:
-        return f"{bits} bit"
-    byte = bits / 8
-    for unit in ("KiB", "MiB", "GiB", "TiB"):
-        byte /= 1024
-        if byte < 1024:
-            return f"{byte:.1f} {unit}"
-    return f"{byte:.1f} PiB"
+_BIT_UNITS = (("bit", 1), ("KiB", 8 * 2**10), ("MiB", 8 * 2**20), ("GiB", 8 * 2**30))
+
+
+def _bits_unit(largest: int) -> tuple[str, int]:
+    """One unit for a whole column of bit counts: (name, bits per unit), the largest unit in
+    which the column's largest entry is at least 8 (so no entry reads as "0.0")."""
+    chosen = _BIT_UNITS[0]
+    for name, size in _BIT_UNITS:
+        if largest >= 8 * size:
+            chosen = (name, size)
+    return chosen
+
+
+def _fmt_bits(bits: int, size: int) -> str:
+    """A bit count in the column's unit (``size`` bits): exact integers for bits, one
+    decimal for the binary multiples."""
+    return str(bits) if size == 1 else f"{bits / size:.1f}"
 
 
 def _alternating_widths(n0: int, ps: Sequence[int], all_relu: bool) -> tuple[int, ...]:

@@ -21,6 +21,22 @@ from ._version import __version__
 from .errors import TernJaxError
 
 COMMANDS = ("construct", "bounds", "count", "exact", "train", "report")
+DESCRIPTION = (
+    "Count the activation regions and linear regions of ReLU networks, ternary ones first:\n"
+    "exactly (along a line, in a plane), by sampling (distinct activation patterns among N\n"
+    "inputs of a domain) and by estimation (Chao1, Good-Toulmin). Every count printed says\n"
+    "its kind, its domain and how it was obtained."
+)
+EPILOG = (
+    "start here:\n"
+    "  tern-jax construct ternary-alternating --n0 2 --ps 3,3 --out net.npz\n"
+    '  tern-jax exact net.npz --plane "0,0;1,0;0,1" --bounds 0,1,0,1\n'
+    "  tern-jax count net.npz --samples 1e6 --domain box:0,1\n"
+    "  tern-jax bounds --n0 2 --widths 8,8\n"
+    "\n"
+    "Each command has its own --help; --json prints one JSON object on stdout.\n"
+    "The maths (regions, bounds, constructions, estimators): docs/math.md."
+)
 EXIT_ERROR = 2
 EXIT_INTERRUPTED = 130
 
@@ -28,7 +44,9 @@ EXIT_INTERRUPTED = 130
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="tern-jax",
-        description="Count the linear regions of ternary ReLU networks.",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"tern-jax {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")

@@ -18,6 +18,14 @@ from .exact.line import line_values
 from .exact.result import ExactCount
 from .network import ReLUNet
 
+# What the colours and lines of a partition picture mean (also used in figure captions).
+PARTITION_KEY = (
+    "Colours: one per activation pattern (a hash of the pattern, stable across pictures). "
+    "Thin white lines: boundaries between activation regions. Black lines: boundaries "
+    "between linear regions (f's affine map changes); white without black: the pattern "
+    "changes, f's affine map does not."
+)
+
 
 def _pyplot():
     # pyplot is imported on first use and only after choosing the Agg backend (no display
@@ -64,13 +72,16 @@ def plot_plane_partition(
     title: str | None = None,
     xlabel: str = "s",
     ylabel: str = "t",
+    key: bool = True,
     dpi: int = 150,
 ) -> str:
     """PNG of a planar partition: cells coloured by a hash of their activation pattern,
     linear-region boundaries (segments (E, 2, 2)) drawn over them in black.
 
     ``polygons``: one (k, 2) array of (s, t) vertices per cell; ``patterns``: bool
-    (cells, bits). Thin white lines separate activation regions.
+    (cells, bits). Thin white lines separate activation regions; a white line with no black
+    over it is a pattern change that leaves f's affine map unchanged. ``key=True`` writes
+    this key under the picture, so a reader of the PNG alone knows what the lines mean.
     """
     from matplotlib.collections import LineCollection, PolyCollection
 
@@ -98,6 +109,16 @@ def plot_plane_partition(
     ax.set_ylabel(ylabel)
     if title:
         ax.set_title(title, fontsize=9)
+    if key:
+        ax.text(
+            0.0,
+            -0.1,
+            PARTITION_KEY,
+            transform=ax.transAxes,
+            fontsize=7,
+            va="top",
+            wrap=True,
+        )
     path = _out_path(path)
     fig.savefig(path, dpi=dpi, bbox_inches="tight")
     plt.close(fig)
@@ -169,8 +190,8 @@ def plot_region_series(series: Sequence[dict], path: str | os.PathLike) -> str:
     panels = [
         ("sampled_box", "distinct", "activation regions, sampled\n(distinct patterns, data box)"),
         ("sampled_data", "distinct", "activation regions, sampled\n(around training points)"),
-        ("exact_line", None, "exact on a line through data\n(activation -, linear --)"),
-        ("exact_plane", None, "exact on a plane through data\n(activation -, linear --)"),
+        ("exact_line", None, "exact on a line through data\n(activation: band, linear: dashed)"),
+        ("exact_plane", None, "exact on a plane through data\n(activation: band, linear: dashed)"),
     ]
     panels = [p for p in panels if any(isinstance(r.get(p[0]), dict) for r in series)]
     models = sorted({r["model"] for r in series}, key=lambda m: (m != "ternary", m))
@@ -187,10 +208,23 @@ def plot_region_series(series: Sequence[dict], path: str | os.PathLike) -> str:
             steps = [r["step"] for r in rows]
             if field is not None:
                 ax.plot(steps, [r[key][field] for r in rows], "o-", ms=3, color=colors[m], label=m)
-            else:
-                for kind, style in (("activation", "o-"), ("linear", "s--")):
-                    values = [r[key][f"{kind}_regions"] for r in rows]
-                    ax.plot(steps, values, style, ms=3, color=colors[m], label=f"{m} {kind}")
+                continue
+            # Activation: a wide pale band; linear: a thin dashed line drawn on top of it, so
+            # both stay visible where the counts are equal (linear <= activation always).
+            act = [r[key]["activation_regions"] for r in rows]
+            lin = [r[key]["linear_regions"] for r in rows]
+            ax.plot(steps, act, "-", lw=5, alpha=0.3, color=colors[m], label=f"{m} activation")
+            ax.plot(
+                steps,
+                lin,
+                "--",
+                marker="x",
+                ms=4,
+                lw=1,
+                color=colors[m],
+                zorder=3,
+                label=f"{m} linear",
+            )
         ax.set_title(title, fontsize=9)
         ax.set_xlabel("training step")
         ax.set_ylabel("regions")
