@@ -40,6 +40,8 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
+from .errors import InvalidInput, WrongType
+
 RULES = ("absmean", "twn", "threshold")
 DEFAULT_THRESHOLD = {"absmean": 0.5, "twn": 0.7, "threshold": 0.05}
 EPS = 1e-5
@@ -59,19 +61,22 @@ class Quantizer:
 
     def __post_init__(self):
         if self.rule not in RULES:
-            raise ValueError(f"unknown quantiser rule {self.rule!r}; expected one of {RULES}")
+            raise InvalidInput(f"unknown quantiser rule {self.rule!r}; expected one of {RULES}")
         thr = DEFAULT_THRESHOLD[self.rule] if self.threshold is None else self.threshold
-        try:
-            thr = float(thr)
-        except (TypeError, ValueError):
-            raise ValueError(f"quantiser threshold must be a number, got {thr!r}") from None
+        if isinstance(thr, bool) or not isinstance(thr, (int, float)):
+            raise WrongType(f"quantiser threshold must be a number, got {thr!r}")
+        thr = float(thr)
         if not (thr == thr and 0.0 <= thr < float("inf")):
-            raise ValueError(f"quantiser threshold must be finite and >= 0, got {thr!r}")
+            raise InvalidInput(f"quantiser threshold must be finite and >= 0, got {thr!r}")
         if self.rule == "absmean" and thr != 0.5:
-            raise ValueError("absmean has the fixed threshold 0.5 x scale; use rule 'twn' instead")
+            raise InvalidInput(
+                "absmean has the fixed threshold 0.5 x scale; use rule 'twn' instead"
+            )
+        # The one normalisation: a missing threshold becomes the rule's default, so that
+        # Quantizer("twn") == Quantizer("twn", 0.7) and every record names the number.
         object.__setattr__(self, "threshold", thr)
         if not isinstance(self.per_channel, bool):
-            raise ValueError(f"per_channel must be a bool, got {self.per_channel!r}")
+            raise WrongType(f"per_channel must be a bool, got {self.per_channel!r}")
 
     def __call__(self, w: jax.Array) -> tuple[jax.Array, jax.Array]:
         """``(codes, scale)`` of ``w`` under this rule."""
@@ -83,12 +88,15 @@ class Quantizer:
     @classmethod
     def from_json(cls, d: Any) -> Quantizer:
         if isinstance(d, str):
-            d = json.loads(d) if d.strip().startswith("{") else {"rule": d}
+            try:
+                d = json.loads(d) if d.strip().startswith("{") else {"rule": d}
+            except json.JSONDecodeError as e:
+                raise InvalidInput(f"quantiser description {d!r} is not valid JSON ({e})") from e
         if not isinstance(d, dict):
-            raise ValueError(f"quantiser description must be a dict or rule name, got {d!r}")
+            raise WrongType(f"quantiser description must be a dict or rule name, got {d!r}")
         unknown = set(d) - {"rule", "threshold", "per_channel"}
         if unknown:
-            raise ValueError(f"unknown quantiser fields {sorted(unknown)}")
+            raise InvalidInput(f"unknown quantiser fields {sorted(unknown)}")
         return cls(**d)
 
 
@@ -103,7 +111,7 @@ def _reduce_axes(w: jax.Array, per_channel: bool) -> tuple[int, ...] | None:
     if not per_channel:
         return None
     if w.ndim < 2:
-        raise ValueError(f"per-channel quantisation needs a 2-D kernel, got shape {w.shape}")
+        raise InvalidInput(f"per-channel quantisation needs a 2-D kernel, got shape {w.shape}")
     return tuple(range(w.ndim - 1))  # one scale per output unit (last axis)
 
 
