@@ -14,46 +14,35 @@ import os
 
 from _common import plt, save, study_main
 
-BASE = {
-    "task": "sines2d",
-    "n_train": 2048,
-    "n_test": 1024,
-    "quantizer": "absmean",
-    "quantize_bias": True,
-    "quantize_output": True,
-    "batch_size": 128,
-    "learning_rate": 3e-3,
-    "weight_decay": 1e-4,
-    "warmup_steps": 100,
-    "schedule": "cosine",
-    "seed": 0,
-    "keep_last": 2,
-    "log_every": 50,
-    "neighbourhood_radius": 0.05,
-    "exact_line": True,
-    "exact_plane": True,
-    "twin": True,
-}
+import tern_jax as tj
+from tern_jax.report import Figure, StudyResult, Table
+from tern_jax.train import TrainConfig, config_from_dict
+from tern_jax.train import run as train_run
+
+# Each setting overrides only what differs from the training defaults (TrainConfig's fields,
+# the single source of defaults): task sines2d, absmean codes, AdamW with warm-up and cosine
+# decay, 2048 training points, ...
 SETTINGS = {
     "smoke": {
-        "steps": 60,
-        "checkpoint_every": 30,
-        "count_every": 30,
-        "count_samples": 2000,
+        "overrides": {
+            "steps": 60,
+            "checkpoint_every": 30,
+            "count_every": 30,
+            "count_samples": 2000,
+        },
         "runs": [("alternating", [8, 8, 8, 8])],
     },
     "quick": {
-        "steps": 1500,
-        "checkpoint_every": 500,
-        "count_every": 250,
-        "count_samples": 20_000,
+        "overrides": {"steps": 1500, "count_every": 250},
         "runs": [("alternating", [16, 16, 16, 16]), ("all_relu", [16, 16]), ("all_relu", [8, 8])],
     },
     "full": {
-        "steps": 20_000,
-        "checkpoint_every": 2000,
-        "count_every": 1000,
-        "count_samples": 1_000_000,
+        "overrides": {
+            "steps": 20_000,
+            "checkpoint_every": 2000,
+            "count_every": 1000,
+            "count_samples": 1_000_000,
+        },
         "runs": [
             ("alternating", [32, 32, 32, 32]),
             ("alternating", [64, 64, 64, 64]),
@@ -65,6 +54,22 @@ SETTINGS = {
 }
 
 
+def run_name(architecture: str, widths: list[int]) -> str:
+    return f"{architecture}_{'x'.join(map(str, widths))}"
+
+
+def train_config(setting: str, architecture: str, widths: list[int]) -> TrainConfig:
+    """The training config of one run: the defaults, the setting's overrides, the shape."""
+    return config_from_dict(
+        {
+            **SETTINGS[setting]["overrides"],
+            "name": run_name(architecture, widths),
+            "architecture": architecture,
+            "widths": widths,
+        }
+    )
+
+
 def relu_widths(architecture: str, widths: list[int]) -> list[int]:
     """Widths of the ReLU layers (identity layers fold into the next affine map)."""
     if architecture == "all_relu":
@@ -74,8 +79,6 @@ def relu_widths(architecture: str, widths: list[int]) -> list[int]:
 
 def equal_shape_construction(architecture: str, widths: list[int]):
     """The ternary construction with (at most) the same hidden widths, or None."""
-    import tern_jax as tj
-
     if architecture == "alternating":
         # identity width 2p, ReLU width 2p - 1 per block (n0 = 2: 4p and 4p - 2)
         ps = [widths[i] // 4 for i in range(0, len(widths) - 1, 2)]
@@ -86,28 +89,15 @@ def equal_shape_construction(architecture: str, widths: list[int]):
 
 
 def run(setting: str, out_dir: str):
-    import tern_jax as tj
-    from tern_jax.report import Figure, StudyResult, Table
-    from tern_jax.train import config_from_dict
-    from tern_jax.train import run as train_run
-
     cfg = SETTINGS[setting]
     rows, series_all, findings = [], [], []
     for arch, widths in cfg["runs"]:
-        name = f"{arch}_{'x'.join(map(str, widths))}"
-        tc = config_from_dict(
-            {
-                **BASE,
-                "name": name,
-                "architecture": arch,
-                "widths": widths,
-                **{
-                    k: cfg[k] for k in ("steps", "checkpoint_every", "count_every", "count_samples")
-                },
-            }
-        )
+        tc = train_config(setting, arch, widths)
+        name = tc.name
         run_dir = os.path.join(out_dir, "runs", name)
-        summary = train_run(tc, run_dir, progress=False, echo=lambda s: None)
+        summary = train_run(
+            tc, run_dir, progress=False, echo=lambda s: None, plot=tj.plots.plot_region_series
+        )
         with open(os.path.join(run_dir, "regions.json")) as fh:
             series = json.load(fh)["series"]
         c = equal_shape_construction(arch, widths)
@@ -230,7 +220,7 @@ def run(setting: str, out_dir: str):
     return StudyResult(
         name="trained_vs_constructed",
         title="Trained vs constructed vs random",
-        setting=f"{setting}: {cfg['steps']} steps, runs {cfg['runs']}",
+        setting=f"{setting}: {tc.steps} steps, runs {cfg['runs']}",
         summary=(
             "Ternary models trained by quantisation-aware training (absmean / BitNet b1.58 codes, "
             "straight-through gradients, AdamW with warm-up and cosine decay) on y = sin(pi x1) "

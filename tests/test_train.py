@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -19,8 +21,9 @@ from flax import nnx
 import tern_jax as tj
 from tern_jax import checkpoint as ck
 from tern_jax.cli import main as cli_main
+from tern_jax.errors import InvalidInput, MissingFile, TooLarge, WrongType
 from tern_jax.tasks import TASKS, make_task
-from tern_jax.train import TrainConfig, config_from_dict, load_config
+from tern_jax.train import DEFAULTS, TrainConfig, check_size, config_from_dict, load_config
 from tern_jax.train import run as train_run
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -117,7 +120,12 @@ def test_region_series(quick_run):
         # the plane of a 2D task is the data box: the sampled distinct patterns are
         # activation regions of positive area, hence at most the exact count
         assert r["sampled_box"]["distinct"] <= r["exact_plane"]["activation_regions"]
-        assert r["sampled_box"]["kind"] == "activation regions"
+        # each count is the engine's own record (cut to the series' fields)
+        assert r["sampled_box"]["kind"].startswith("activation regions")
+        assert r["sampled_box"]["method"] == "sampled"
+        assert r["sampled_box"]["domain"]["type"] == "box"
+        assert r["exact_plane"]["how"] == "exact partition"
+        assert "description" in r["exact_line"]["domain"]
     # the last ternary record is reproduced from the saved network by the engines directly
     last = max((r for r in series if r["model"] == "ternary"), key=lambda r: r["step"])
     net = tj.load_network(quick_run / "network.npz")
@@ -156,24 +164,50 @@ def test_rerun_of_a_finished_run_changes_nothing(quick_run, capsys):
     assert rc == 0
     assert "resuming from checkpoint step 600" in capsys.readouterr().out
     assert tj.load_network(quick_run / "network.npz").fingerprint == before
-    # a different config in the same directory is refused
-    rc = cli_main(["train", QUICK, "--out", str(quick_run), "--quiet", "--set", "steps=700"])
+    # a different config in the same directory is refused, and so is a shorter run
+    rc = cli_main([*quick_args(quick_run), "--set", "seed=1"])
     assert rc == 2
-    assert "different config" in capsys.readouterr().err
+    assert "different config (fields ['seed'])" in capsys.readouterr().err
+    rc = cli_main([*quick_args(quick_run), "--set", "steps=500"])
+    assert rc == 2
+    assert "cannot be shortened" in capsys.readouterr().err
+    assert tj.load_network(quick_run / "network.npz").fingerprint == before
+
+
+def test_summary_and_cli_output_name_every_count(quick_run, capsys):
+    """The final test MSE once per model, then the final counts with kind, method, domain."""
+    rc = cli_main(quick_args(quick_run))
+    assert rc == 0
+    out = capsys.readouterr().out
+    assert out.count("test MSE") == 2  # ternary and float, once each
+    assert "activation regions, sampled: " in out and "among N = 4,000 points" in out
+    assert "data box [-1, 1] x [-1, 1]" in out
+    assert "activation / linear regions, exact" in out and "on the segment from" in out
+    summary = json.loads((quick_run / "summary.json").read_text())
+    final = summary["models"]["ternary"]["regions"]
+    assert final["step"] == 600
+    assert final["exact_plane"]["activation_regions"] >= final["sampled_box"]["distinct"]
 
 
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
-def test_resume_from_a_damaged_checkpoint_fails_clearly(quick_run, tmp_path):
-    import shutil
-
+def test_damaged_latest_checkpoint_resumes_from_the_newest_intact_step(quick_run, tmp_path):
+    """Step 600 damaged: the rerun warns naming 600 and 500, moves 600 aside, trains 500 ->
+    600 again and ends with the same network (training is deterministic in (seed, step))."""
     run_dir = tmp_path / "copy"
     shutil.copytree(quick_run, run_dir)
     for f in (run_dir / "checkpoints" / "ternary" / "600" / "model").rglob("*"):
         if f.is_file() and f.parent.name == "d":
             f.write_bytes(f.read_bytes()[:10])
-    cfg = config_from_dict({**yaml.safe_load((run_dir / "config.yaml").read_text())})
-    with pytest.raises(ValueError, match="damaged"):
-        train_run(cfg, run_dir, progress=False, echo=lambda m: None)
+    cfg = load_config(run_dir / "config.yaml")
+    said = []
+    train_run(cfg, run_dir, progress=False, echo=said.append)
+    warning = next(m for m in said if "damaged" in m)
+    assert "step 600 is damaged" in warning and "resuming from step 500" in warning
+    assert "[ternary] resuming from checkpoint step 500" in said
+    assert (run_dir / "checkpoints" / "damaged" / "ternary-600" / "model").is_dir()
+    assert tj.load_network(run_dir / "network.npz") == tj.load_network(quick_run / "network.npz")
+    steps = sorted(int(s) for s in os.listdir(run_dir / "checkpoints" / "ternary") if s.isdigit())
+    assert steps == [500, 600]
 
 
 KILL_CONFIG = dict(
@@ -265,31 +299,94 @@ def test_kill_and_resume_gives_the_same_parameters(tmp_path):
 def test_config_validation(tmp_path):
     cfg = load_config(QUICK)
     assert cfg.task == "sines2d" and cfg.architecture == "alternating"
-    with pytest.raises(ValueError, match=r"unknown config fields \['depth'\]"):
+    with pytest.raises(InvalidInput, match=r"unknown config fields \['depth'\]"):
         config_from_dict({"depth": 3})
-    with pytest.raises(ValueError, match="task"):
+    with pytest.raises(InvalidInput, match="task"):
         TrainConfig(task="mnist")
-    with pytest.raises(ValueError, match="architecture"):
+    with pytest.raises(InvalidInput, match="architecture"):
         TrainConfig(architecture="resnet")
-    with pytest.raises(ValueError, match="widths"):
-        TrainConfig(widths=[8, 0])
-    with pytest.raises(ValueError, match="learning_rate"):
+    with pytest.raises(InvalidInput, match="widths"):
+        TrainConfig(widths=(8, 0))
+    with pytest.raises(WrongType, match="from_dict accepts lists"):
+        TrainConfig(widths=[8, 8])  # the frozen dataclass takes the canonical tuple
+    with pytest.raises(InvalidInput, match="learning_rate"):
         TrainConfig(learning_rate=0)
-    with pytest.raises(ValueError, match="steps"):
+    with pytest.raises(InvalidInput, match="steps"):
         TrainConfig(steps=-5)
-    with pytest.raises(ValueError, match="quantizer"):
+    with pytest.raises(InvalidInput, match="quantizer"):
         TrainConfig(quantizer=None)
-    with pytest.raises(ValueError, match="quantiser rule"):
+    with pytest.raises(InvalidInput, match="quantiser rule"):
         TrainConfig(quantizer="binary")
-    with pytest.raises(ValueError, match="twin"):
+    with pytest.raises(WrongType, match="twin"):
         TrainConfig(twin="yes")
+    # from a file or --set every problem is invalid input, named by field
+    with pytest.raises(InvalidInput, match="twin must be true or false"):
+        config_from_dict({"twin": "yes"})
+    with pytest.raises(InvalidInput, match=r"seed must be an integer >= 0 and < 2\^63"):
+        config_from_dict({"seed": 2**64})
+    assert config_from_dict({"widths": [8, 8], "quantizer": "twn"}).widths == (8, 8)
+    assert config_from_dict({"learning_rate": 1}).learning_rate == 1.0
     bad = _write_config(tmp_path / "bad.yaml", task="sines2d", stepz=3)
     assert cli_main(["train", bad, "--out", str(tmp_path / "r")]) == 2
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(MissingFile):
         load_config(tmp_path / "missing.yaml")
     (tmp_path / "broken.yaml").write_text("task: [unclosed\n")
-    with pytest.raises(ValueError, match="not valid YAML"):
+    with pytest.raises(InvalidInput, match="not valid YAML"):
         load_config(tmp_path / "broken.yaml")
+    (tmp_path / "empty.yaml").write_text("# nothing here\n")
+    with pytest.raises(InvalidInput, match="is empty"):
+        load_config(tmp_path / "empty.yaml")
+    (tmp_path / "all_defaults.yaml").write_text("{}\n")
+    assert load_config(tmp_path / "all_defaults.yaml") == DEFAULTS
+
+
+def test_bad_configs_fail_cleanly_before_any_work(tmp_path, capsys):
+    """A seed of 2^64 or widths of a million: one line, exit code 2, no run directory."""
+    for i, (fields, message) in enumerate(
+        [
+            ({"seed": 2**64}, "seed must be an integer"),
+            ({"widths": [1_000_000, 1_000_000]}, "TiB"),
+        ]
+    ):
+        path = _write_config(tmp_path / f"c{i}.yaml", **fields)
+        t0 = time.perf_counter()
+        assert cli_main(["train", path, "--out", str(tmp_path / f"r{i}")]) == 2
+        assert time.perf_counter() - t0 < 1.0
+        err = capsys.readouterr().err
+        assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+        assert not (tmp_path / f"r{i}").exists()
+    with pytest.raises(TooLarge, match=r"1e\+12 parameters per model"):
+        check_size(config_from_dict({"widths": [1_000_000, 1_000_000]}))
+    assert check_size(DEFAULTS, limit=2**30) < 2**20  # the defaults need well under 1 MiB
+
+
+def test_defaults_come_from_one_place():
+    """TrainConfig's fields are the defaults; the YAML files list only what differs, and the
+    trained-vs-constructed study builds its configs from the defaults plus overrides."""
+    assert load_config(QUICK) == dataclasses.replace(
+        DEFAULTS, name="quick", steps=1500, count_every=250
+    )
+    cdir = os.path.join(ROOT, "experiments", "configs")
+    for name in sorted(f for f in os.listdir(cdir) if f.endswith(".yaml")):
+        with open(os.path.join(cdir, name)) as fh:
+            listed = yaml.safe_load(fh)
+        resolved = load_config(os.path.join(cdir, name))
+        restated = sorted(set(listed) - set(resolved.non_defaults()))
+        assert not restated, f"{name} restates defaults: {restated}"
+    sys.path.insert(0, os.path.join(ROOT, "experiments"))
+    import trained_vs_constructed as study
+
+    for setting, spec in study.SETTINGS.items():
+        restated = [k for k, v in spec["overrides"].items() if DEFAULTS.to_json()[k] == v]
+        assert not restated, f"study setting {setting} restates defaults: {restated}"
+        arch, widths = spec["runs"][0]
+        assert study.train_config(setting, arch, widths) == dataclasses.replace(
+            DEFAULTS,
+            **spec["overrides"],
+            name=study.run_name(arch, widths),
+            architecture=arch,
+            widths=tuple(widths),
+        )
 
 
 def test_every_shipped_config_is_valid():
@@ -328,7 +425,13 @@ def test_tasks():
 def test_shipped_configs_train(tmp_path, config):
     """The shipped configs as they are: ternary model well below the constant predictor."""
     path = os.path.join(ROOT, "experiments", "configs", config)
-    summary = train_run(load_config(path), tmp_path / "run", progress=False, echo=lambda m: None)
+    summary = train_run(
+        load_config(path),
+        tmp_path / "run",
+        progress=False,
+        echo=lambda m: None,
+        plot=tj.plots.plot_region_series,
+    )
     base = summary["constant_baseline_test_mse"]
     factor = 0.1 if config != "diabetes.yaml" else 0.7
     assert summary["models"]["ternary"]["test_mse"] < factor * base
