@@ -12,11 +12,10 @@ import subprocess
 import sys
 import time
 
-import jax
 import numpy as np
 import pytest
 import yaml
-from flax import nnx
+from train_helpers import KILL_CONFIG, final_params, write_config
 
 import tern_jax as tj
 from tern_jax import checkpoint as ck
@@ -28,12 +27,6 @@ from tern_jax.train import run as train_run
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 QUICK = os.path.join(ROOT, "experiments", "configs", "quick.yaml")
-
-
-def _write_config(path, **fields):
-    with open(path, "w") as fh:
-        yaml.safe_dump(fields, fh)
-    return str(path)
 
 
 def quick_args(out) -> list[str]:
@@ -210,32 +203,16 @@ def test_damaged_latest_checkpoint_resumes_from_the_newest_intact_step(quick_run
     assert steps == [500, 600]
 
 
-KILL_CONFIG = dict(
-    name="kill",
-    task="sines2d",
-    n_train=512,
-    n_test=256,
-    widths=[8, 8, 8, 8],
-    steps=1000,
-    batch_size=64,
-    checkpoint_every=200,
-    keep_last=2,
-    log_every=50,
-    count_every=1000,
-    count_samples=2000,
-    twin=False,
-    exact_plane=False,
-    seed=3,
-)
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory):
+    """KILL_CONFIG's config file, trained without interruption in this process."""
+    tmp = tmp_path_factory.mktemp("kill")
+    cfg_path = write_config(tmp / "kill.yaml", **KILL_CONFIG)
+    train_run(load_config(cfg_path), tmp / "full", progress=False, echo=lambda m: None)
+    return cfg_path, tmp / "full"
 
 
-def _final_params(run_dir):
-    model, meta = ck.load_model(os.path.join(run_dir, "checkpoints", "ternary"))
-    return meta["step"], [np.asarray(a) for a in jax.tree_util.tree_leaves(nnx.state(model))]
-
-
-def test_kill_and_resume_gives_the_same_parameters(tmp_path):
-    cfg_path = _write_config(tmp_path / "kill.yaml", **KILL_CONFIG)
+def _train_cmd(cfg_path, tmp_path):
     cmd = [sys.executable, "-m", "tern_jax.cli", "train", cfg_path, "--quiet", "--out"]
     # A shared persistent compilation cache spares the second process most compile time.
     env = dict(
@@ -243,53 +220,85 @@ def test_kill_and_resume_gives_the_same_parameters(tmp_path):
         JAX_COMPILATION_CACHE_DIR=str(tmp_path / "jax_cache"),
         JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS="0",
     )
-    # 1. interrupted: kill the process as soon as its first checkpoint is on disk
-    killed = tmp_path / "killed"
-    log = open(tmp_path / "killed.log", "w")
-    proc = subprocess.Popen([*cmd, str(killed)], stdout=log, stderr=subprocess.STDOUT, env=env)
-    series = killed / "checkpoints" / "ternary"
-    deadline = time.time() + 120
-    while time.time() < deadline and proc.poll() is None:
-        if series.is_dir() and any(s.isdigit() for s in os.listdir(series)):
-            break
-        time.sleep(0.02)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    log.close()
-    assert proc.returncode == -signal.SIGKILL, (
-        f"the run ended (rc {proc.returncode}) before it could be killed:\n"
-        + (tmp_path / "killed.log").read_text()[-3000:]
-    )
-    # 2. the same command again resumes and finishes
-    res = subprocess.run([*cmd, str(killed)], capture_output=True, text=True, timeout=240, env=env)
+    return cmd, env
+
+
+def _signal_after_checkpoint(cmd, env, run_dir, sig, after=0):
+    """Start the run; send ``sig`` as soon as a checkpoint of a step above ``after`` is on
+    disk; return the exit code and the output."""
+    log_path = run_dir.parent / f"{run_dir.name}.{sig}.log"
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen([*cmd, str(run_dir)], stdout=log, stderr=subprocess.STDOUT, env=env)
+        series = run_dir / "checkpoints" / "ternary"
+        deadline = time.time() + 180
+        while time.time() < deadline and proc.poll() is None:
+            if series.is_dir() and any(s.isdigit() and int(s) > after for s in os.listdir(series)):
+                break
+            time.sleep(0.02)
+        proc.send_signal(sig)
+        proc.wait(timeout=180)
+    return proc.returncode, log_path.read_text()
+
+
+def _resumed_from(output):
+    resumed = [ln for ln in output.splitlines() if "resuming from checkpoint step" in ln]
+    assert resumed, output
+    return int(resumed[0].rsplit(" ", 1)[1])
+
+
+def test_kill_ctrl_c_and_resume_give_the_same_parameters(uninterrupted, tmp_path):
+    """kill -9 after the first checkpoint; the same command resumes from it and is stopped by
+    Ctrl-C (SIGINT: the step in progress ends, a checkpoint is saved there, one line, exit
+    code 130); the same command again resumes from that step and ends with the parameters of
+    an uninterrupted run."""
+    cfg_path, full = uninterrupted
+    cmd, env = _train_cmd(cfg_path, tmp_path)
+    run_dir = tmp_path / "interrupted"
+    # 1. killed as soon as the first checkpoint (step 200) is on disk
+    rc, output = _signal_after_checkpoint(cmd, env, run_dir, signal.SIGKILL)
+    assert rc == -signal.SIGKILL, f"the run ended (rc {rc}) before it was killed:\n{output}"
+    assert (run_dir / ".lock").is_file()  # a kill leaves a stale lock: the rerun takes it over
+    # 2. the same command resumes from step 200 and gets Ctrl-C after its next checkpoint
+    rc, output = _signal_after_checkpoint(cmd, env, run_dir, signal.SIGINT, after=200)
+    assert rc == 130, f"rc {rc}:\n{output}"
+    assert _resumed_from(output) == 200 and "taking it over" in output
+    assert output.strip().splitlines()[-1] == "interrupted; rerun the same command to resume"
+    assert "Traceback" not in output
+    assert not (run_dir / ".lock").exists()  # released on the way out
+    saved = max(int(n) for n in os.listdir(run_dir / "checkpoints" / "ternary") if n.isdigit())
+    assert 200 < saved < KILL_CONFIG["steps"], saved
+    # 3. the same command again resumes from the step Ctrl-C saved, and finishes
+    res = subprocess.run([*cmd, str(run_dir)], capture_output=True, text=True, timeout=240, env=env)
     assert res.returncode == 0, res.stderr[-2000:]
-    resumed = [ln for ln in res.stdout.splitlines() if "resuming from checkpoint step" in ln]
-    assert resumed, res.stdout
-    assert int(resumed[0].rsplit(" ", 1)[1]) < KILL_CONFIG["steps"]
-    # 3. an uninterrupted run (in this process) ends with bit-identical parameters
-    full = tmp_path / "full"
-    train_run(load_config(cfg_path), full, progress=False, echo=lambda m: None)
-    step_a, pa = _final_params(killed)
-    step_b, pb = _final_params(full)
+    assert _resumed_from(res.stdout) == saved
+    step_a, pa = final_params(run_dir)
+    step_b, pb = final_params(full)
     assert step_a == step_b == KILL_CONFIG["steps"]
     assert len(pa) == len(pb) > 0
     for a, b in zip(pa, pb):
         np.testing.assert_array_equal(a, b)
-    assert tj.load_network(killed) == tj.load_network(full)
-    # keep-last-2 plus the best test loss, also across the restart
-    for run_dir in (killed, full):
-        with open(run_dir / "history.csv") as fh:
+    assert tj.load_network(run_dir) == tj.load_network(full)
+
+    # keep-last-2 plus the best test loss (exactly so for the uninterrupted run; the
+    # interrupted one also had the Ctrl-C step among its candidates for the best)
+    def losses_and_kept(d):
+        with open(d / "history.csv") as fh:
             losses = {
                 int(r["step"]): float(r["test_loss"])
                 for r in csv.DictReader(fh)
                 if r["model"] == "ternary" and r["test_loss"]
             }
-        assert sorted(losses) == [200, 400, 600, 800, 1000]
-        best = min(losses, key=losses.get)
-        kept = {int(n) for n in os.listdir(run_dir / "checkpoints" / "ternary") if n.isdigit()}
-        assert kept == {800, 1000, best}
+        kept = {int(n) for n in os.listdir(d / "checkpoints" / "ternary") if n.isdigit()}
+        return losses, kept
+
+    losses, kept = losses_and_kept(full)
+    assert sorted(losses) == [200, 400, 600, 800, 1000]
+    assert kept == {800, 1000, min(losses, key=losses.get)}
+    losses, kept = losses_and_kept(run_dir)
+    assert sorted(losses) == [200, 400, 600, 800, 1000]
+    assert {800, 1000} <= kept and len(kept) <= 3
     # the region series is complete and the same in both runs
-    ra = json.loads((killed / "regions.json").read_text())["series"]
+    ra = json.loads((run_dir / "regions.json").read_text())["series"]
     rb = json.loads((full / "regions.json").read_text())["series"]
     assert [r["step"] for r in ra] == [0, 1000]
     strip = lambda rs: [{k: v for k, v in r.items() if k != "seconds"} for r in rs]  # noqa: E731
@@ -326,7 +335,7 @@ def test_config_validation(tmp_path):
         config_from_dict({"seed": 2**64})
     assert config_from_dict({"widths": [8, 8], "quantizer": "twn"}).widths == (8, 8)
     assert config_from_dict({"learning_rate": 1}).learning_rate == 1.0
-    bad = _write_config(tmp_path / "bad.yaml", task="sines2d", stepz=3)
+    bad = write_config(tmp_path / "bad.yaml", task="sines2d", stepz=3)
     assert cli_main(["train", bad, "--out", str(tmp_path / "r")]) == 2
     with pytest.raises(MissingFile):
         load_config(tmp_path / "missing.yaml")
@@ -348,7 +357,7 @@ def test_bad_configs_fail_cleanly_before_any_work(tmp_path, capsys):
             ({"widths": [1_000_000, 1_000_000]}, "TiB"),
         ]
     ):
-        path = _write_config(tmp_path / f"c{i}.yaml", **fields)
+        path = write_config(tmp_path / f"c{i}.yaml", **fields)
         t0 = time.perf_counter()
         assert cli_main(["train", path, "--out", str(tmp_path / f"r{i}")]) == 2
         assert time.perf_counter() - t0 < 1.0
