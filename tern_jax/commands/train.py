@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import textwrap
 
 INTERRUPTED = "interrupted; rerun the same command to resume"
 
@@ -12,17 +13,20 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p = sub.add_parser(
         "train",
         help="train a ternary model and its float twin, tracking region counts",
-        description="Train the ternary AlternatingMLP described by CONFIG (YAML, see "
-        "experiments/configs/; fields not listed take the defaults of TrainConfig) and its "
-        "full-precision twin with AdamW, checkpointing with orbax into RUN_DIR/checkpoints/. "
-        "Rerunning the same command resumes from the last checkpoint and ends with the same "
-        "parameters as an uninterrupted run; a larger --set steps=N extends a run. Writes "
-        "network.npz (ternary model as a folded ReLUNet), network_float.npz, codes.npz (int8 "
-        "codes + scales), regions.json/.csv/.png (activation regions: sampled over the data "
-        "box and around training points; activation and linear regions: exact on a line and "
-        "a plane through data points), TensorBoard scalars in RUN_DIR/tensorboard/ and "
-        "summary.json. Progress: a bar on a terminal, one line per log interval otherwise. "
-        "Ctrl-C saves a checkpoint and exits with code 130.",
+        description=textwrap.fill(
+            "Train the ternary AlternatingMLP described by CONFIG (YAML, see "
+            "experiments/configs/; fields not listed take the defaults of TrainConfig) and its "
+            "full-precision twin with AdamW, checkpointing with orbax into RUN_DIR/checkpoints/. "
+            "Rerunning the same command resumes from the last checkpoint and ends with the same "
+            "parameters as an uninterrupted run; a larger --set steps=N extends a run. Writes "
+            "network.npz (ternary model as a folded ReLUNet), network_float.npz, codes.npz (int8 "
+            "codes + scales), regions.json/.csv/.png (activation regions: sampled over the data "
+            "box and around training points; activation and linear regions: exact on a line and "
+            "a plane through data points), TensorBoard scalars in RUN_DIR/tensorboard/ and "
+            "summary.json. Progress: a bar on a terminal, one line per log interval otherwise. "
+            "Ctrl-C saves a checkpoint and exits with code 130.",
+            width=88,
+        ),
         epilog="examples:\n  tern-jax train experiments/configs/quick.yaml --out runs/quick\n"
         "  tern-jax train experiments/configs/quick.yaml --out runs/quick --set steps=3000\n"
         "  tern-jax count runs/quick/checkpoints/ternary --samples 100000\n"
