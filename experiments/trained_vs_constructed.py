@@ -17,49 +17,33 @@ from _common import plt, save, status, study_main
 import tern_jax as tj
 from tern_jax.plots import PARTITION_KEY
 from tern_jax.report import Figure, StudyResult, Table
-from tern_jax.train import config_from_dict
+from tern_jax.train import TrainConfig, config_from_dict
 from tern_jax.train import run as train_run
 
-BASE = {
-    "task": "sines2d",
-    "n_train": 2048,
-    "n_test": 1024,
-    "quantizer": "absmean",
-    "quantize_bias": True,
-    "quantize_output": True,
-    "batch_size": 128,
-    "learning_rate": 3e-3,
-    "weight_decay": 1e-4,
-    "warmup_steps": 100,
-    "schedule": "cosine",
-    "seed": 0,
-    "keep_last": 2,
-    "log_every": 50,
-    "neighbourhood_radius": 0.05,
-    "exact_line": True,
-    "exact_plane": True,
-    "twin": True,
-}
+# Each setting overrides only what differs from the training defaults (TrainConfig's fields,
+# the single source of defaults): task sines2d, absmean codes, AdamW with warm-up and cosine
+# decay, 2048 training points, ...
 SETTINGS = {
     "smoke": {
-        "steps": 60,
-        "checkpoint_every": 30,
-        "count_every": 30,
-        "count_samples": 2000,
+        "overrides": {
+            "steps": 60,
+            "checkpoint_every": 30,
+            "count_every": 30,
+            "count_samples": 2000,
+        },
         "runs": [("alternating", [8, 8, 8, 8])],
     },
     "quick": {
-        "steps": 1500,
-        "checkpoint_every": 500,
-        "count_every": 250,
-        "count_samples": 20_000,
+        "overrides": {"steps": 1500, "count_every": 250},
         "runs": [("alternating", [16, 16, 16, 16]), ("all_relu", [16, 16]), ("all_relu", [8, 8])],
     },
     "full": {
-        "steps": 20_000,
-        "checkpoint_every": 2000,
-        "count_every": 1000,
-        "count_samples": 1_000_000,
+        "overrides": {
+            "steps": 20_000,
+            "checkpoint_every": 2000,
+            "count_every": 1000,
+            "count_samples": 1_000_000,
+        },
         "runs": [
             ("alternating", [32, 32, 32, 32]),
             ("alternating", [64, 64, 64, 64]),
@@ -69,6 +53,22 @@ SETTINGS = {
         ],
     },
 }
+
+
+def run_name(architecture: str, widths: list[int]) -> str:
+    return f"{architecture}_{'x'.join(map(str, widths))}"
+
+
+def train_config(setting: str, architecture: str, widths: list[int]) -> TrainConfig:
+    """The training config of one run: the defaults, the setting's overrides, the shape."""
+    return config_from_dict(
+        {
+            **SETTINGS[setting]["overrides"],
+            "name": run_name(architecture, widths),
+            "architecture": architecture,
+            "widths": widths,
+        }
+    )
 
 
 def relu_widths(architecture: str, widths: list[int]) -> list[int]:
@@ -117,21 +117,13 @@ def run(setting: str, out_dir: str):
     cfg = SETTINGS[setting]
     rows, series_all, findings = [], [], []
     for arch, widths in cfg["runs"]:
-        name = f"{arch}_{'x'.join(map(str, widths))}"
-        status(f"   training {name}: {cfg['steps']} steps, ternary model and float twin")
-        tc = config_from_dict(
-            {
-                **BASE,
-                "name": name,
-                "architecture": arch,
-                "widths": widths,
-                **{
-                    k: cfg[k] for k in ("steps", "checkpoint_every", "count_every", "count_samples")
-                },
-            }
-        )
+        tc = train_config(setting, arch, widths)
+        name = tc.name
+        status(f"   training {name}: {tc.steps} steps, ternary model and float twin")
         run_dir = os.path.join(out_dir, "runs", name)
-        summary = train_run(tc, run_dir, progress=False, echo=lambda s: None)
+        summary = train_run(
+            tc, run_dir, progress=False, echo=lambda s: None, plot=tj.plots.plot_region_series
+        )
         with open(os.path.join(run_dir, "regions.json")) as fh:
             series = json.load(fh)["series"]
         c = equal_shape_construction(arch, widths)
@@ -200,7 +192,8 @@ def run(setting: str, out_dir: str):
         f"in {len(above)} of {len(compared)} cases, and at most {top:.2%} of the upper bound. "
         "The constructions are lower-bound witnesses built to fold the unit cube, not maxima."
     )
-    n = cfg["count_samples"]
+    first = train_config(setting, *cfg["runs"][0])  # every run shares these fields
+    n = first.count_samples
     table = Table(
         "trained",
         "Regions of randomly initialised (step 0) and trained models on the data square "
@@ -215,7 +208,7 @@ def run(setting: str, out_dir: str):
     return StudyResult(
         name="trained_vs_constructed",
         title="Trained vs constructed vs random",
-        setting=f"{setting}: {cfg['steps']} steps, runs {cfg['runs']}",
+        setting=f"{setting}: {first.steps} steps, runs {cfg['runs']}",
         summary=(
             "Ternary models trained by quantisation-aware training (absmean / BitNet b1.58 codes, "
             "straight-through gradients, AdamW with warm-up and cosine decay) on y = sin(pi x1) "
@@ -250,15 +243,9 @@ def plot_series(series_all, out_dir: str) -> str:
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for i, (label, s) in enumerate(series_all):
         ls = "-" if label.startswith("ternary") else "--"
-        ax.plot(
-            [r["step"] for r in s],
-            [r["exact_plane"]["linear_regions"] for r in s],
-            ls,
-            marker="o",
-            ms=3,
-            color=f"C{i // 2}",
-            label=label,
-        )
+        steps = [r["step"] for r in s]
+        regions = [r["exact_plane"]["linear_regions"] for r in s]
+        ax.plot(steps, regions, ls, marker="o", ms=3, color=f"C{i // 2}", label=label)
     ax.set_yscale("log")
     ax.set_xlabel("training step")
     ax.set_ylabel("linear regions on [-1,1]^2 (exact)")

@@ -98,6 +98,7 @@ _SUBMODULES = {
     "quantize",
     "random_nets",
     "tasks",
+    "training",
     "records",
     "report",
     "sampling",

@@ -25,7 +25,6 @@ Loading anything by path (a file, a run directory, a checkpoint):
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from typing import Any
@@ -33,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from .errors import DamagedFile, InvalidInput, MissingFile
+from .fileio import arrays_sha256, atomic_savez
 from .network import ReLUNet
 
 FILE_FORMAT = "tern_jax.relunet"
@@ -40,22 +40,11 @@ FILE_FORMAT_VERSION = 2
 DIGEST_ENTRY = "sha256"
 
 
-def arrays_sha256(arrays: dict[str, Any]) -> str:
-    """SHA-256 over named arrays: every name, dtype, shape and byte, in name order."""
-    h = hashlib.sha256()
-    for name in sorted(arrays):
-        a = np.ascontiguousarray(np.asarray(arrays[name]))
-        h.update(name.encode())
-        h.update(str(a.dtype).encode())
-        h.update(np.asarray(a.shape, "<i8").tobytes())
-        h.update(a.tobytes())
-    return h.hexdigest()
-
-
 def save_network(net: ReLUNet, path: str | os.PathLike, metadata: dict | None = None) -> str:
     """Write ``net`` to a ``.npz`` file (layout in this module's docstring); returns the path.
 
-    Ternary networks are stored as int8 codes; others as float64.
+    Ternary networks are stored as int8 codes; others as float64. The write is atomic: an
+    existing file at ``path`` is replaced whole or not at all.
     """
     path = os.fspath(path)
     ternary = net.is_ternary()
@@ -73,11 +62,7 @@ def save_network(net: ReLUNet, path: str | os.PathLike, metadata: dict | None = 
         arrays[f"W{i}"] = np.asarray(w).astype(dt)
         arrays[f"b{i}"] = np.asarray(b).astype(dt)
     arrays[DIGEST_ENTRY] = np.array(arrays_sha256(arrays))
-    parent = os.path.dirname(os.path.abspath(path))
-    os.makedirs(parent, exist_ok=True)
-    # Write through a file object so numpy does not append a second ".npz".
-    with open(path, "wb") as fh:
-        np.savez(fh, **arrays)
+    atomic_savez(path, **arrays)  # a reader sees the old file or the new one, never half
     return path
 
 

@@ -40,7 +40,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from .errors import InvalidInput
+from .errors import InvalidInput, WrongType
 
 RULES = ("absmean", "twn", "threshold")
 DEFAULT_THRESHOLD = {"absmean": 0.5, "twn": 0.7, "threshold": 0.05}
@@ -63,19 +63,20 @@ class Quantizer:
         if self.rule not in RULES:
             raise InvalidInput(f"unknown quantiser rule {self.rule!r}; expected one of {RULES}")
         thr = DEFAULT_THRESHOLD[self.rule] if self.threshold is None else self.threshold
-        try:
-            thr = float(thr)
-        except (TypeError, ValueError):
-            raise InvalidInput(f"quantiser threshold must be a number, got {thr!r}") from None
+        if isinstance(thr, bool) or not isinstance(thr, (int, float)):
+            raise WrongType(f"quantiser threshold must be a number, got {thr!r}")
+        thr = float(thr)
         if not (thr == thr and 0.0 <= thr < float("inf")):
             raise InvalidInput(f"quantiser threshold must be finite and >= 0, got {thr!r}")
         if self.rule == "absmean" and thr != 0.5:
             raise InvalidInput(
                 "absmean has the fixed threshold 0.5 x scale; use rule 'twn' instead"
             )
+        # The one normalisation: a missing threshold becomes the rule's default, so that
+        # Quantizer("twn") == Quantizer("twn", 0.7) and every record names the number.
         object.__setattr__(self, "threshold", thr)
         if not isinstance(self.per_channel, bool):
-            raise InvalidInput(f"per_channel must be a bool, got {self.per_channel!r}")
+            raise WrongType(f"per_channel must be a bool, got {self.per_channel!r}")
 
     def __call__(self, w: jax.Array) -> tuple[jax.Array, jax.Array]:
         """``(codes, scale)`` of ``w`` under this rule."""
@@ -87,9 +88,12 @@ class Quantizer:
     @classmethod
     def from_json(cls, d: Any) -> Quantizer:
         if isinstance(d, str):
-            d = json.loads(d) if d.strip().startswith("{") else {"rule": d}
+            try:
+                d = json.loads(d) if d.strip().startswith("{") else {"rule": d}
+            except json.JSONDecodeError as e:
+                raise InvalidInput(f"quantiser description {d!r} is not valid JSON ({e})") from e
         if not isinstance(d, dict):
-            raise InvalidInput(f"quantiser description must be a dict or rule name, got {d!r}")
+            raise WrongType(f"quantiser description must be a dict or rule name, got {d!r}")
         unknown = set(d) - {"rule", "threshold", "per_channel"}
         if unknown:
             raise InvalidInput(f"unknown quantiser fields {sorted(unknown)}")

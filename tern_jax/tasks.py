@@ -20,9 +20,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import InvalidInput
+from .errors import InvalidInput, WrongType
 
 TASKS = ("sawtooth1d", "smooth1d", "sines2d", "sawtooth2d", "diabetes")
+DIABETES_FEATURES = 10
 
 
 @dataclass(frozen=True)
@@ -79,9 +80,22 @@ _SYNTHETIC: dict[str, tuple[str, float, float, int, Callable[[np.ndarray], np.nd
 
 
 def _check_count(v: int, what: str) -> int:
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+    if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+        raise WrongType(f"{what} must be a positive integer, got {v!r}")
+    if v < 1:
         raise InvalidInput(f"{what} must be a positive integer, got {v!r}")
     return int(v)
+
+
+def _check_name(name: str) -> None:
+    if name not in TASKS:
+        raise InvalidInput(f"unknown task {name!r}; expected one of {TASKS}")
+
+
+def task_input_dim(name: str) -> int:
+    """The input dimension of a task, known without building it (for size checks)."""
+    _check_name(name)
+    return DIABETES_FEATURES if name == "diabetes" else _SYNTHETIC[name][3]
 
 
 def make_task(
@@ -89,8 +103,13 @@ def make_task(
 ) -> Task:
     """Build a task (see the module docstring); ``noise`` is the std of Gaussian noise
     added to the training targets only."""
-    if name not in TASKS:
-        raise InvalidInput(f"unknown task {name!r}; expected one of {TASKS}")
+    _check_name(name)
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise WrongType(f"seed must be an integer, got {seed!r}")
+    if seed < 0:
+        raise InvalidInput(f"seed must be >= 0, got {seed}")
+    if isinstance(noise, bool) or not isinstance(noise, (int, float, np.floating)):
+        raise WrongType(f"noise must be a number, got {noise!r}")
     noise = float(noise)
     if not (np.isfinite(noise) and noise >= 0):
         raise InvalidInput(f"noise must be finite and >= 0, got {noise!r}")
@@ -130,11 +149,11 @@ def make_task(
 
 
 def _diabetes() -> tuple[np.ndarray, np.ndarray]:
-    try:
+    try:  # an optional dependency (the `data` extra), so imported here
         from sklearn.datasets import load_diabetes
-    except ImportError:
+    except ImportError as e:
         raise InvalidInput(
             "task 'diabetes' needs scikit-learn: pip install 'tern_jax[data]'"
-        ) from None
+        ) from e
     data = load_diabetes(scaled=False)
     return np.asarray(data.data, np.float64), np.asarray(data.target, np.float64)

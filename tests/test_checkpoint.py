@@ -14,7 +14,8 @@ from flax import nnx
 
 import tern_jax as tj
 from tern_jax import checkpoint as ck
-from tern_jax.models import MLP, AlternatingMLP
+from tern_jax.errors import DamagedFile, MissingFile
+from tern_jax.models import MLP, AlternatingMLP, CodeMLP
 from tern_jax.quantize import Quantizer
 
 
@@ -212,3 +213,65 @@ def test_network_file_round_trip_of_model(tmp_path):
     assert tj.load_network(tmp_path / "folded.npz") == folded
     meta = json.loads(json.dumps(m.config()))
     assert meta["quantizer"]["rule"] == "absmean"
+
+
+# -- files written by tern_jax 0.1.0 ----------------------------------------------------------
+OLD = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "v0_1_layout")
+
+
+@pytest.mark.parametrize("name", ["frozen", "trained", "per_channel", "float"])
+def test_checkpoints_written_by_0_1_load(name):
+    """Real checkpoints from before the model split (tests/data/v0_1_layout/generate.py):
+    the old config layout rebuilds the right model, the parameters pass their SHA-256, the
+    function and the folded network are the ones recorded then."""
+    with open(os.path.join(OLD, "expected.json")) as fh:
+        expected = json.load(fh)[name]
+    model, meta = ck.load_model(os.path.join(OLD, f"ckpt_{name}"))
+    assert meta["model"] == expected["config"]  # the metadata is the old layout
+    kind = {"frozen": CodeMLP, "float": MLP}.get(name, AlternatingMLP)
+    assert type(model) is kind
+    assert model.to_network().fingerprint == expected["fingerprint"]
+    x = np.load(os.path.join(OLD, "inputs.npy"))
+    np.testing.assert_allclose(np.asarray(model(x)), expected["outputs"], rtol=1e-6, atol=1e-7)
+    assert tj.load_network(os.path.join(OLD, f"ckpt_{name}")).fingerprint == expected["fingerprint"]
+
+
+@pytest.mark.parametrize("name", ["frozen", "trained"])
+def test_code_exports_written_by_0_1_load(name):
+    with open(os.path.join(OLD, "expected.json")) as fh:
+        expected = json.load(fh)[name]
+    ex = ck.load_codes(os.path.join(OLD, f"codes_{name}.npz"))
+    assert ex.model_config == expected["config"]
+    assert ex.to_network().fingerprint == expected["fingerprint"]
+    if name == "frozen":
+        x = np.load(os.path.join(OLD, "inputs.npy"))
+        np.testing.assert_allclose(np.asarray(ex.to_model()(x)), expected["outputs"], atol=1e-6)
+
+
+def test_relative_paths(tmp_path, monkeypatch):
+    """orbax needs absolute paths; the checkpoint functions make them so at the boundary."""
+    monkeypatch.chdir(tmp_path)
+    m = _model()
+    ck.save_model(m, "ck")
+    model, meta = ck.load_model("ck")
+    assert meta["checkpoint_path"] == str(tmp_path / "ck")
+    assert model.to_network() == m.to_network() == ck.network_from_checkpoint("ck")
+    ck.export_codes(_model("absmean"), "codes.npz")
+    assert ck.load_codes("codes.npz").to_network() == _model("absmean").to_network()
+
+
+def test_error_kinds(saved, tmp_path):
+    _, path, _ = saved
+    with pytest.raises(MissingFile):
+        ck.load_model(tmp_path / "missing")
+    with pytest.raises(MissingFile):
+        ck.load_codes(tmp_path / "missing.npz")
+    bad = tmp_path / "bad"
+    shutil.copytree(path, bad)
+    _damage(str(bad), "model/_METADATA", "truncate")
+    with pytest.raises(DamagedFile) as info:
+        ck.load_model(bad)
+    assert info.value.__cause__ is not None  # orbax's own error stays attached
+    (tmp_path / "junk.npz").write_bytes(b"PK\x03\x04 not really a zip")
+    with pytest.raises(DamagedFile):
+        ck.load_codes(tmp_path / "junk.npz")

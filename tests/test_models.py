@@ -1,4 +1,5 @@
-"""NNX models: layer layout, quantised forward pass, folding into an exact ReLUNet."""
+"""NNX models: layer layout, quantised forward pass, folding into an exact ReLUNet, one
+module class per case (trained ternary, float, frozen codes), configs old and new."""
 
 from __future__ import annotations
 
@@ -8,7 +9,16 @@ import numpy as np
 import pytest
 from flax import nnx
 
-from tern_jax.models import MLP, AlternatingMLP, TernaryDense, model_from_config
+from tern_jax.errors import InvalidInput, WrongType
+from tern_jax.models import (
+    MLP,
+    AlternatingMLP,
+    CodeDense,
+    CodeMLP,
+    FloatDense,
+    TernaryDense,
+    model_from_config,
+)
 from tern_jax.network import ReLUNet
 from tern_jax.quantize import Quantizer, ternarize
 
@@ -26,6 +36,21 @@ def _randomise_biases(model, key=3, std=1.0):
         layer.bias[...] = std * jax.random.normal(jax.random.key(key + i), layer.bias.shape)
 
 
+def _model(d, widths, arch="alternating", q="absmean", qbias=True, seed=0):
+    """The ternary model, or the float twin when ``q`` is None."""
+    if q is None:
+        return MLP(d, widths, arch, rngs=nnx.Rngs(seed))
+    return AlternatingMLP(d, widths, arch, q, quantize_bias=qbias, rngs=nnx.Rngs(seed))
+
+
+def _small_ternary_net():
+    return ReLUNet.from_arrays(
+        [np.eye(2, dtype=np.int8), np.ones((2, 1), np.int8)],
+        [np.zeros(2), np.zeros(1)],
+        ["relu", "identity"],
+    )
+
+
 def _inputs(n, d, seed=0):
     return jax.random.uniform(jax.random.key(seed), (n, d), minval=-2.0, maxval=2.0)
 
@@ -38,6 +63,24 @@ def test_layout_alternating_and_all_relu():
     assert m.activations == ("relu", "relu", "identity")
     f = MLP(2, [3, 3], rngs=nnx.Rngs(0))
     assert f.quantizer is None and not f.foldable()
+
+
+def test_one_layer_class_per_case():
+    """Trained ternary, float and frozen-code layers are separate classes, no mode flags."""
+    m = AlternatingMLP(2, [4, 4], quantize_output=False, rngs=nnx.Rngs(0))
+    assert [type(l) for l in m.layers] == [TernaryDense, TernaryDense, FloatDense]
+    assert all(type(l) is FloatDense for l in MLP(2, [4, 4], rngs=nnx.Rngs(0)).layers)
+    c = AlternatingMLP.from_network(_small_ternary_net())
+    assert type(c) is CodeMLP and all(type(l) is CodeDense for l in c.layers)
+    assert not any(hasattr(x, "frozen") for x in (m, c, *m.layers, *c.layers))
+    # the three models share one forward pass; only the layers differ
+    assert type(m).__call__ is type(c).__call__ is MLP.__call__
+    with pytest.raises(InvalidInput, match="FloatDense"):
+        TernaryDense(2, 3, quantizer=None, rngs=nnx.Rngs(0))
+    with pytest.raises(InvalidInput, match="use MLP"):
+        AlternatingMLP(2, [3], quantizer=None, rngs=nnx.Rngs(0))
+    with pytest.raises(WrongType, match="CodeDense"):
+        CodeMLP([FloatDense(2, 2, rngs=nnx.Rngs(0)), FloatDense(2, 1, rngs=nnx.Rngs(0))])
 
 
 def test_forward_uses_ternary_weights():
@@ -54,7 +97,7 @@ def test_forward_uses_ternary_weights():
 @pytest.mark.parametrize("q", QUANTIZERS)
 @pytest.mark.parametrize("qbias", [True, False])
 def test_to_network_same_function_and_patterns(arch, q, qbias):
-    m = AlternatingMLP(2, [6, 5, 6, 5], arch, q, quantize_bias=qbias, rngs=nnx.Rngs(1))
+    m = _model(2, [6, 5, 6, 5], arch, q, qbias, seed=1)
     _randomise_biases(m)
     x = _inputs(2000, 2)
     net = m.to_network()
@@ -154,6 +197,10 @@ def test_bad_constructor_input():
         MLP(2, [3], quantizer="absmean", rngs=nnx.Rngs(0))  # the twin has no quantiser
     with pytest.raises(ValueError, match="unknown model config"):
         model_from_config({"input_dim": 2, "widths": [3], "depth": 3})
+    with pytest.raises(TypeError, match="positive integer"):
+        AlternatingMLP(2, [4, "8"], rngs=nnx.Rngs(0))
+    with pytest.raises(ValueError, match="frozen"):
+        model_from_config({"class": "CodeMLP", "input_dim": 2, "widths": [3]})
 
 
 def test_config_round_trip():
@@ -163,3 +210,73 @@ def test_config_round_trip():
     m2 = model_from_config(m.config())
     assert m2.config() == m.config()
     assert model_from_config(MLP(2, [3], rngs=nnx.Rngs(0)).config()).quantizer is None
+    c = AlternatingMLP.from_network(_small_ternary_net())
+    assert model_from_config(c.config()).config() == c.config()
+
+
+# The model configs tern_jax 0.1.0 wrote (every key for every class; the code model as
+# "class": "AlternatingMLP" with a "frozen" list): each rebuilds the same structure.
+OLD_CONFIGS = {
+    "trained": {
+        "architecture": "alternating",
+        "class": "AlternatingMLP",
+        "frozen": False,
+        "input_dim": 2,
+        "output_dim": 1,
+        "quantize_bias": True,
+        "quantize_output": False,
+        "quantizer": {"per_channel": False, "rule": "twn", "threshold": 0.7},
+        "widths": [4, 3],
+    },
+    "float": {
+        "architecture": "all_relu",
+        "class": "MLP",
+        "frozen": False,
+        "input_dim": 2,
+        "output_dim": 1,
+        "quantize_bias": False,
+        "quantize_output": False,
+        "quantizer": None,
+        "widths": [3, 2],
+    },
+    "frozen": {
+        "architecture": "alternating",
+        "class": "AlternatingMLP",
+        "frozen": [
+            {"bias_is_code": True, "per_channel": False},
+            {"bias_is_code": False, "per_channel": True},
+            {"bias_is_code": True, "per_channel": False},
+        ],
+        "input_dim": 2,
+        "output_dim": 1,
+        "quantize_bias": False,
+        "quantize_output": False,
+        "quantizer": None,
+        "widths": [8, 6],
+    },
+}
+
+
+# 0.1.0 also described a float model as an AlternatingMLP without quantiser.
+OLD_CONFIGS["float_as_alternating"] = {**OLD_CONFIGS["float"], "class": "AlternatingMLP"}
+
+
+@pytest.mark.parametrize("name", sorted(OLD_CONFIGS))
+def test_old_config_layout_rebuilds_the_same_structure(name):
+    old = OLD_CONFIGS[name]
+    m = model_from_config(old)
+    expected = {"trained": AlternatingMLP, "frozen": CodeMLP}.get(name, MLP)
+    assert type(m) is expected
+    assert m.widths == tuple(old["widths"]) and m.architecture == old["architecture"]
+    # the parameter tree has the names and shapes 0.1.0 saved
+    names = {
+        jax.tree_util.keystr(p)
+        for p, _ in jax.tree_util.tree_flatten_with_path(nnx.to_pure_dict(nnx.state(m)))[0]
+    }
+    assert "['layers'][0]['kernel']" in names and "['layers'][0]['bias']" in names
+    if name == "frozen":
+        assert "['layers'][1]['scale']" in names
+        assert [l.bias_is_code for l in m.layers] == [True, False, True]
+        assert [l.per_channel for l in m.layers] == [False, True, False]
+    if name == "trained":
+        assert m.quantizer == Quantizer("twn") and type(m.layers[-1]) is FloatDense
