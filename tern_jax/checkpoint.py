@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import json
 import os
-import zipfile
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,7 +37,7 @@ import orbax.checkpoint as ocp
 from flax import nnx
 
 from .errors import DamagedFile, InvalidInput, MissingFile, TernJaxError
-from .fileio import arrays_sha256, atomic_savez
+from .fileio import arrays_sha256, atomic_savez, read_npz
 from .models import CodeMLP, model_from_config
 from .network import ReLUNet
 from .records import package_version, to_jsonable
@@ -305,13 +304,7 @@ def load_codes(path: str | os.PathLike) -> CodeExport:
     """Read a code export; damaged, edited or non-ternary files raise
     :class:`~tern_jax.errors.DamagedFile` (a ``ValueError``)."""
     path = os.fspath(path)
-    if not os.path.isfile(path):
-        raise MissingFile(f"no code export at {path!r}")
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            contents = {k: data[k] for k in data.files}
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as e:
-        raise DamagedFile(f"{path!r} is not a readable tern_jax code export ({e})") from e
+    contents = read_npz(path, "tern_jax code export")
     for k in _HEADER_KEYS:
         if k not in contents:
             raise DamagedFile(f"{path!r}: missing entry {k!r}; not a tern_jax code export")

@@ -5,7 +5,9 @@ the final ``os.replace`` is atomic), flushes and fsyncs it, renames it over the 
 fsyncs the directory so the rename itself survives a crash. When the writer fails, the
 temporary file is removed and the previous file stays as it was. A process killed mid-write
 leaves only a temporary file, named ``.<name>.<pid>.<token>.tmp<suffix>``; :func:`is_temp_name`
-recognises those so that the owner of a directory can clear them away later.
+recognises those so that the owner of a directory can clear them away later. A path that
+cannot be written (permission denied, a directory, disk full) raises
+:class:`~tern_jax.errors.InvalidInput` naming it, never a bare ``OSError``.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
+
+from .errors import DamagedFile, InvalidInput, MissingFile, TernJaxError
 
 _TEMP = re.compile(r"^\..+\.\d+\.[0-9a-f]{8}\.tmp(\.[^./]*)?$")
 
@@ -50,9 +54,15 @@ def atomic_path(path: str | os.PathLike) -> Iterator[str]:
     leaves at the temporary path is fsynced and renamed; if the block raises, the temporary
     file is removed and ``path`` is untouched.
     """
-    path = os.path.abspath(os.fspath(path))
+    given = os.fspath(path)
+    path = os.path.abspath(given)
     directory, name = os.path.split(path)
-    os.makedirs(directory, exist_ok=True)
+    if os.path.isdir(path):
+        raise InvalidInput(f"cannot write {given!r}: it is a directory")
+    try:
+        os.makedirs(directory, exist_ok=True)
+    except OSError as e:
+        raise InvalidInput(f"cannot write {given!r}: {e.strerror or e}") from e
     suffix = os.path.splitext(name)[1]
     tmp = os.path.join(directory, f".{name}.{os.getpid()}.{secrets.token_hex(4)}.tmp{suffix}")
     try:
@@ -60,9 +70,12 @@ def atomic_path(path: str | os.PathLike) -> Iterator[str]:
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
+    except BaseException as e:
+        with contextlib.suppress(OSError):
             os.remove(tmp)
+        if isinstance(e, OSError) and not isinstance(e, TernJaxError):
+            # permission denied, disk full, read-only file system: the user's path, not a bug
+            raise InvalidInput(f"cannot write {given!r}: {e.strerror or e}") from e
         raise
     _fsync_dir(directory)
 
@@ -96,3 +109,17 @@ def arrays_sha256(arrays: dict[str, Any]) -> str:
         h.update(np.asarray(a.shape, "<i8").tobytes())
         h.update(a.tobytes())
     return h.hexdigest()
+
+
+def read_npz(path: str | os.PathLike, what: str) -> dict[str, np.ndarray]:
+    """Every entry of the ``.npz`` file at ``path`` (``what`` names the kind of file in
+    messages): a missing path is a :class:`~tern_jax.errors.MissingFile`, and anything
+    unreadable, truncated or not an archive a :class:`~tern_jax.errors.DamagedFile`."""
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise MissingFile(f"no {what} at {path!r}")
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return {k: data[k] for k in data.files}
+    except Exception as e:  # untrusted bytes: zipfile/numpy raise many kinds of error
+        raise DamagedFile(f"{path!r} is not a readable {what} ({e})") from e

@@ -31,8 +31,8 @@ from typing import Any
 
 import numpy as np
 
-from .errors import DamagedFile, InvalidInput, MissingFile
-from .fileio import arrays_sha256, atomic_savez
+from .errors import DamagedFile, InvalidInput
+from .fileio import arrays_sha256, atomic_savez, read_npz
 from .network import ReLUNet
 
 FILE_FORMAT = "tern_jax.relunet"
@@ -73,18 +73,7 @@ def read_network_metadata(path: str | os.PathLike) -> dict:
 
 
 def _entries(path: str) -> dict[str, np.ndarray]:
-    """Every entry of the ``.npz`` at ``path``; anything unreadable is a DamagedFile."""
-    if not os.path.exists(path):
-        raise MissingFile(f"no network file at {path!r}")
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            if not hasattr(data, "files"):
-                raise DamagedFile(f"{path!r} is a plain array, not a tern_jax network file")
-            return {k: data[k] for k in data.files}
-    except DamagedFile:
-        raise
-    except Exception as e:  # untrusted bytes: zipfile/numpy raise many kinds of error
-        raise DamagedFile(f"{path!r} is not a readable tern_jax network file ({e})") from e
+    return read_npz(path, "tern_jax network file")
 
 
 def file_format(path: str | os.PathLike) -> str | None:

@@ -1,0 +1,85 @@
+"""Faults on purpose: damaged files, unwritable outputs, inputs that are not networks.
+
+Each test injects one fault and checks that either the previous content is intact or the new
+content is complete, and that the message names the problem (docs/reliability.md lists the
+faults tried and their outcomes).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import tern_jax as tj
+from tern_jax.cli import main
+from tern_jax.models import AlternatingMLP
+
+
+def _flip_every_byte(path, load):
+    """Flip each byte in turn: ``load`` either raises DamagedFile or returns what it
+    returned for the intact file. Returns the number of refused flips."""
+    raw = bytearray(path.read_bytes())
+    expected = load(path)
+    flipped = path.with_name("flipped" + path.suffix)
+    refused = 0
+    for i in range(len(raw)):
+        bad = bytearray(raw)
+        bad[i] ^= 0xFF
+        flipped.write_bytes(bytes(bad))
+        try:
+            got = load(flipped)
+        except tj.DamagedFile:
+            refused += 1
+            continue
+        assert got == expected, f"byte {i}: a changed file loaded with different content"
+    return refused
+
+
+def test_code_exports_refuse_every_damaging_byte_flip(tmp_path):
+    net = tj.constructions.ternary_alternating(1, [2]).net
+    path = tmp_path / "codes.npz"
+    tj.checkpoint.export_codes(AlternatingMLP.from_network(net), path)
+
+    def load(p):
+        export = tj.checkpoint.load_codes(p)
+        return export.to_network().fingerprint, export.metadata
+
+    refused = _flip_every_byte(path, load)
+    assert refused > path.stat().st_size // 2  # the rest are zip fields numpy ignores
+
+
+def test_unwritable_outputs_are_one_line_errors(tmp_path, capsys):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a directory")
+    argv = ["construct", "ternary-alternating", "--ps", "2", "--out", str(blocker / "n.npz")]
+    assert main(argv) == 2
+    assert "cannot write" in capsys.readouterr().err
+    with pytest.raises(tj.InvalidInput, match="cannot write"):
+        tj.save_network(tj.constructions.ternary_alternating(1, [2]).net, blocker / "n.npz")
+    with pytest.raises(tj.InvalidInput, match="is a directory"):
+        tj.save_network(tj.constructions.ternary_alternating(1, [2]).net, tmp_path)
+    assert blocker.read_text() == "not a directory"
+
+
+def test_a_plain_array_is_not_a_network(tmp_path, capsys):
+    np.save(tmp_path / "w.npy", np.ones((3, 3)))
+    with pytest.raises(tj.DamagedFile, match="not an .npz archive"):
+        tj.load_network(tmp_path / "w.npy")
+    assert main(["count", str(tmp_path / "w.npy"), "--samples", "10"]) == 2
+    assert "not a tern_jax network file" in capsys.readouterr().err
+
+
+def test_a_failed_overwrite_keeps_the_previous_network(tmp_path, monkeypatch):
+    net = tj.constructions.ternary_alternating(1, [2]).net
+    path = tj.save_network(net, tmp_path / "n.npz")
+
+    def broken_savez(fh, **arrays):
+        fh.write(b"half a file")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(np, "savez", broken_savez)
+    with pytest.raises(tj.InvalidInput, match="No space left"):
+        tj.save_network(tj.constructions.ternary_alternating(1, [3]).net, path)
+    monkeypatch.undo()
+    assert tj.load_network(path) == net
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["n.npz"]  # no temporary left
