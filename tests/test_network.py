@@ -237,28 +237,6 @@ def test_load_rejects_unsigned_edits_and_a_missing_fingerprint(tmp_path):
         tj.load_network(p)
 
 
-def test_every_single_byte_flip_is_refused_or_harmless(tmp_path):
-    """Flip each byte of a network file in turn: the load either returns the very same
-    network and metadata (a byte the zip format ignores) or raises DamagedFile."""
-    net = example_35()
-    p = tj.save_network(net, tmp_path / "n.npz", metadata={"source": "test"})
-    raw = bytearray(open(p, "rb").read())
-    q = tmp_path / "flip.npz"
-    refused = 0
-    for i in range(len(raw)):
-        bad = bytearray(raw)
-        bad[i] ^= 0xFF
-        q.write_bytes(bytes(bad))
-        try:
-            back = tj.load_network(q)
-            meta = tj.netfile.read_network_metadata(q)
-        except tj.DamagedFile:
-            refused += 1
-            continue
-        assert back.fingerprint == net.fingerprint and meta == {"source": "test"}, i
-    assert refused > len(raw) // 2  # the rest are zip header fields numpy ignores
-
-
 def test_version_1_files_still_load(tmp_path):
     p = tj.save_network(example_35(), tmp_path / "n.npz")
     _rewrite(p, sign=False, sha256=None, format_version=np.array(1))

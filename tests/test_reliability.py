@@ -35,6 +35,18 @@ def _flip_every_byte(path, load):
     return refused
 
 
+def test_network_files_refuse_every_damaging_byte_flip(tmp_path):
+    net = tj.constructions.ternary_alternating(1, [3]).net
+    path = tmp_path / "n.npz"
+    tj.save_network(net, path, metadata={"source": "test"})
+
+    def load(p):
+        return tj.load_network(p).fingerprint, tj.netfile.read_network_metadata(p)
+
+    refused = _flip_every_byte(path, load)
+    assert refused > path.stat().st_size // 2  # the rest are zip fields numpy ignores
+
+
 def test_code_exports_refuse_every_damaging_byte_flip(tmp_path):
     net = tj.constructions.ternary_alternating(1, [2]).net
     path = tmp_path / "codes.npz"
