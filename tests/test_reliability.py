@@ -75,7 +75,7 @@ def test_unwritable_outputs_are_one_line_errors(tmp_path, capsys):
 
 def test_a_plain_array_is_not_a_network(tmp_path, capsys):
     np.save(tmp_path / "w.npy", np.ones((3, 3)))
-    with pytest.raises(tj.DamagedFile, match="not an .npz archive"):
+    with pytest.raises(tj.DamagedFile, match=r"not an \.npz archive"):
         tj.load_network(tmp_path / "w.npy")
     assert main(["count", str(tmp_path / "w.npy"), "--samples", "10"]) == 2
     assert "not a tern_jax network file" in capsys.readouterr().err
