@@ -85,6 +85,7 @@ _EXPORTS = {
 _SUBMODULES = {
     "bounds",
     "checkpoint",
+    "codes",
     "constructions",
     "domains",
     "errors",

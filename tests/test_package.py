@@ -43,7 +43,7 @@ LAYERS = {
     "core": {"_version", "errors", "arith", "forward", "network", "domains", "records",
              "netfile", "fileio", "limits"},
     "engines": {"sampling", "exact", "bounds", "constructions", "estimators", "random_nets"},
-    "training": {"training", "train", "models", "quantize", "checkpoint", "tasks"},
+    "training": {"training", "train", "models", "quantize", "checkpoint", "codes", "tasks"},
     "app": {"io", "report", "plots", "cli", "commands"},
 }  # fmt: skip
 RANK = {name: i for i, layer in enumerate(LAYERS.values()) for name in layer}

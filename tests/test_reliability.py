@@ -95,3 +95,23 @@ def test_a_failed_overwrite_keeps_the_previous_network(tmp_path, monkeypatch):
     monkeypatch.undo()
     assert tj.load_network(path) == net
     assert sorted(p.name for p in tmp_path.iterdir()) == ["n.npz"]  # no temporary left
+
+
+def test_a_damaged_latest_checkpoint_names_the_newest_intact_step(tmp_path, capsys):
+    from tern_jax.checkpoint import save_model
+
+    series = tmp_path / "series"
+    nets = {}
+    for step, ps in ((100, [2]), (200, [3])):
+        net = tj.constructions.ternary_alternating(1, ps).net
+        save_model(AlternatingMLP.from_network(net), series / str(step))
+        nets[step] = net
+    for f in (series / "200" / "model").rglob("*"):
+        if f.is_file() and f.stat().st_size > 16:
+            f.write_bytes(f.read_bytes()[:8])
+    with pytest.raises(tj.DamagedFile, match="newest intact step is 100"):
+        tj.load_network(series)
+    assert main(["count", str(series), "--samples", "10", "-q"]) == 2
+    assert "step=100" in capsys.readouterr().err
+    assert tj.load_network(series / "100") == nets[100]
+    assert tj.load_network(series, step=100) == nets[100]
