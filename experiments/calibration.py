@@ -1,8 +1,9 @@
 """Study 4: how good are the sampled counts and the estimates?
 
-For networks whose activation-region count on a square is known exactly (exact plane engine),
-draw N uniform samples on the same square for growing N and several seeds, and compare the
-sampled distinct count and the Chao1 estimate (with its interval) with the truth.
+For networks whose activation-region count on a square or cube is known exactly (exact plane
+engine for 2 inputs, exact n-D engine for 3 inputs), draw N uniform samples on the same box
+for growing N and several seeds, and compare the sampled distinct count and the Chao1
+estimate (with its interval) with the truth.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ SETTINGS = {
 
 
 def networks():
-    """(label, net, lo, hi): networks with n0 = 2 and a square domain."""
+    """(label, net, lo, hi): networks with n0 = 2 on a square, then n0 = 3 on a cube."""
     import tern_jax as tj
 
     out = [
@@ -46,6 +47,30 @@ def networks():
             2.0,
         )
     )
+    out.append(
+        (
+            "3.2 ternary alternating, n0=3, p=[2,2], unit cube",
+            tj.constructions.ternary_alternating(3, [2, 2]).net,
+            0.0,
+            1.0,
+        )
+    )
+    out.append(
+        (
+            f"random 1-hidden-layer, n0=3, width {n}, [-4,4]^3",
+            tj.random_network(3, [n], weights="gaussian", seed=7),
+            -4.0,
+            4.0,
+        )
+    )
+    out.append(
+        (
+            "random ternary alternating, n0=3, widths 8,8,8,8, [-2,2]^3",
+            tj.random_network(3, [8, 8, 8, 8], architecture="alternating", seed=7),
+            -2.0,
+            2.0,
+        )
+    )
     return out
 
 
@@ -56,18 +81,21 @@ def run(setting: str, out_dir: str):
     cfg = SETTINGS[setting]
     rows, figs, findings = [], [], []
     nets = networks()
-    fig, axes = plt.subplots(1, len(nets), figsize=(5 * len(nets), 4), squeeze=False)
-    for ax, (label, net, lo, hi) in zip(axes[0], nets):
-        exact = tj.exact_regions_2d(
-            net, [0.0, 0.0], [1.0, 0.0], [0.0, 1.0], bounds=(lo, hi, lo, hi)
-        )
+    n_rows = -(-len(nets) // 3)
+    fig, axes = plt.subplots(n_rows, 3, figsize=(15, 4 * n_rows), squeeze=False)
+    for ax, (label, net, lo, hi) in zip(axes.ravel(), nets):
+        # plane engine for 2 inputs, n-D engine for 3 (engine="auto")
+        exact = tj.exact_regions(net, tj.Box(lo, hi))
         truth = exact.activation_regions
         med_d, med_c, lo_c, hi_c = [], [], [], []
         for n in cfg["ns"]:
             res = [tj.count_regions(net, tj.Box(lo, hi), n, seed=s) for s in range(cfg["seeds"])]
             distinct = np.array([r.distinct for r in res], float)
-            chao = np.array([r.chao1 for r in res], float)
-            ci = np.array([r.chao1_ci for r in res], float)
+            # Chao1 and its interval are None for a saturated sample (no estimate possible).
+            chao = np.array([np.nan if r.chao1 is None else r.chao1 for r in res], float)
+            ci = np.array(
+                [(np.nan, np.nan) if r.chao1_ci is None else r.chao1_ci for r in res], float
+            )
             inside = np.mean((ci[:, 0] <= truth) & (truth <= ci[:, 1]))
             cover = np.mean([r.coverage for r in res])
             sat = int(sum(bool(r.saturated) for r in res))
@@ -117,13 +145,14 @@ def run(setting: str, out_dir: str):
         Figure(
             save(fig, out_dir, "calibration.png"),
             "Sampled distinct counts and Chao1 "
-            "estimates relative to the exact activation-region count on the same square, "
+            "estimates relative to the exact activation-region count on the same square or cube, "
             "as the number of uniform samples grows (median over seeds).",
         )
     )
     table = Table(
         "calibration",
-        "Activation regions on a square: exact (plane engine) vs sampled (mean distinct patterns "
+        "Activation regions on a square or cube: exact (plane engine for n0 = 2, n-D engine for "
+        "n0 = 3) vs sampled (mean distinct patterns "
         "over seeds) vs estimated (Chao1, mean interval), with the share of seeds whose interval "
         "holds the truth, mean Good-Turing coverage and the number of saturated runs.",
         [
@@ -145,9 +174,10 @@ def run(setting: str, out_dir: str):
         title="How good are the estimates?",
         setting=f"{setting}: N in {cfg['ns']}, {cfg['seeds']} seeds",
         summary=(
-            "Truth: the exact number of activation regions of each network on a square, from "
-            "the exact plane engine. Sampled: distinct activation patterns among N uniform "
-            "samples on the same square (a lower bound: only regions hit are seen). "
+            "Truth: the exact number of activation regions of each network on a square (exact "
+            "plane engine) or a cube of R^3 (exact n-D engine). Sampled: distinct activation "
+            "patterns among N uniform samples on the same box (a lower bound: only regions hit "
+            "are seen). "
             "Estimated: bias-corrected Chao1 and its log-normal interval from the sample's "
             "frequency-of-frequencies. Region masses differ by orders of magnitude, so Chao1 "
             "is itself a lower bound until the small regions start to be hit twice."
