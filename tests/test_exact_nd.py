@@ -179,6 +179,24 @@ def test_gaussian_nets_agree_with_the_plane_engine():
         assert counts(nd(net, dom)) == counts(tj.exact_regions(net, dom, engine="plane"))
 
 
+def test_real_weights_with_cancelling_units_agree_with_the_exact_plane_engine():
+    """Real (non-dyadic-small) weights, where the float filter on output maps is used: a
+    duplicated unit with opposite output weights makes neighbouring maps equal exactly."""
+    rng = np.random.default_rng(8)
+    for _ in range(6):
+        w1, b1 = rng.normal(size=(2, 5)), rng.normal(size=5)
+        w1 = np.concatenate([w1, w1[:, :2]], axis=1)
+        b1 = np.concatenate([b1, b1[:2]])
+        w2 = rng.normal(size=(7, 1))
+        w2[5:, 0] = -w2[:2, 0]
+        net = tj.ReLUNet.from_arrays([w1, w2], [b1, [0.3]], ["relu", "identity"])
+        dom = tj.Box(-3, 3)
+        ref = tj.exact_regions(net, dom, engine="plane", mode="exact")
+        res = nd(net, dom)
+        assert counts(res) == counts(ref)
+        assert res.linear_regions < res.activation_regions or res.activation_regions == 1
+
+
 # -- 3 dimensions: independent brute force and product networks -----------------------------
 def _frac_layers(net):
     return [

@@ -39,8 +39,8 @@ from ..domains import Box, Domain
 from ..errors import InvalidInput, TooLarge
 from ..network import ReLUNet
 from ._common import MODES, check_net, integer_layers
-from .nd_complex import Complex, any_object, maxabs, shrink
-from .nd_linear import linear_regions
+from .nd_complex import Complex, any_object, matmul, maxabs, shrink
+from .nd_linear import OutputMaps, linear_regions
 from .result import ExactCount
 
 # Largest input dimension of the box (2**n0 corners; the count, not this, is the real limit).
@@ -172,7 +172,8 @@ def nd_regions(
     cx = _box_complex(lo, hi, 2 * len(lo) + work.num_relu_units)
     run = _Run(work, cx, progress, max_cells)
     run.run()
-    labels, n_lin, n_int, n_bd = linear_regions(cx, run.M)
+    out = OutputMaps(run.M, run.D, work.weights[-1], work.biases[-1], run.layers[-1])
+    labels, n_lin, n_int, n_bd = linear_regions(cx, out.same)
     C = cx.num_cells
     if keep_patterns is None:
         keep_patterns = C <= MAX_STORED_PATTERNS
@@ -230,13 +231,17 @@ class _Run:
                         self.bar.update(1)
                         self.bar.set_postfix(cells=cx.num_cells, refresh=False)
                 base += width
+                # Active on a cell iff > 0 at some vertex (no cell has both signs); on bits
+                # packed 8 to a byte, so the gather over all cell vertices stays small.
                 st = np.concatenate([[0], np.cumsum(cx.clen)[:-1]])
-                active = np.logical_or.reduceat(cx.Z[cx.cv] > 0, st, axis=0)
+                pos = np.packbits(cx.Z > 0, axis=1)
+                packed = np.bitwise_or.reduceat(pos[cx.cv], st, axis=0)
+                active = np.unpackbits(packed, axis=1, count=width).astype(bool)
                 M = self.M[src]
                 self.M = M * active[:, None, :]
                 self.history.append((src, active))
                 cx.Z = None
-            self._affine(len(net.activations) - 1)
+            # The output layer's maps are compared in OutputMaps (a float filter first).
         finally:
             if self.bar is not None:
                 self.bar.close()
@@ -252,7 +257,7 @@ class _Run:
         """Maps of layer li's pre-activations: M <- M @ Wn, bias row += bn * D, D <<= k."""
         wn, bn, k = self.layers[li]
         C, r, n_prev = self.M.shape
-        M = nb.matmul(self.M.reshape(C * r, n_prev), wn).reshape(C, r, -1)
+        M = matmul(self.M.reshape(C * r, n_prev), wn).reshape(C, r, -1)
         bias = shrink(nb.to_object(bn) * self.D)
         if not any_object(M, bias) and maxabs(M) + maxabs(bias) < nb.INT64_LIMIT:
             M[:, r - 1, :] += bias

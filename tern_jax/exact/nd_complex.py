@@ -76,6 +76,15 @@ def shrink(a: np.ndarray) -> np.ndarray:
     return a
 
 
+def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Exact integer ``a @ b``: int64 when a magnitude bound proves it safe, else Python ints."""
+    if not any_object(a, b):
+        bound = maxabs(a) * int(np.max(np.sum(np.abs(b), axis=0), initial=0))
+        if bound < nb.INT64_LIMIT:
+            return a @ b
+    return nb.to_object(a) @ nb.to_object(b)
+
+
 def _combine_rows(za: np.ndarray, zb: np.ndarray, A: np.ndarray, B: np.ndarray) -> np.ndarray:
     """Exact ``|zb| * A + |za| * B`` row by row (int64 when a bound proves it safe)."""
     wa, wb = np.abs(zb), np.abs(za)
@@ -91,13 +100,28 @@ class Complex:
     """A conforming complex of convex cells (see the module docstring)."""
 
     def __init__(self, V, inc, cv, clen, fl, flen, n0: int):
-        self.V, self.INC = V, inc
+        self._V, self._INC, self._Z = _Rows(V), _Rows(inc), None
         self.cv, self.clen = cv, clen
         self.fl, self.flen = fl, flen
         self.n0 = n0
-        self.Z: np.ndarray | None = None
         self.edge_tests = 0  # vertex pairs that went through the combinatorial edge test
         self.cuts = 0  # cells cut
+
+    @property
+    def V(self) -> np.ndarray:
+        return self._V.a
+
+    @property
+    def INC(self) -> np.ndarray:
+        return self._INC.a
+
+    @property
+    def Z(self) -> np.ndarray | None:
+        return None if self._Z is None else self._Z.a
+
+    @Z.setter
+    def Z(self, values: np.ndarray | None) -> None:
+        self._Z = None if values is None else _Rows(values)
 
     @property
     def num_cells(self) -> int:
@@ -105,7 +129,7 @@ class Complex:
 
     @property
     def num_vertices(self) -> int:
-        return int(self.V.shape[0])
+        return self._V.n
 
     def rows_of(self, cells: np.ndarray, lengths: np.ndarray, flat: np.ndarray):
         """Flat rows (cell position, entry) of the given cells of a CSR array."""
@@ -217,16 +241,36 @@ class Complex:
         Zn[:, j] = 0
         inc = self.INC[a] & self.INC[b]
         inc[:, label >> 6] |= np.uint64(1 << (label & 63))
-        self.V = _append(V, Vn)
-        self.Z = _append(Z, Zn)
-        self.INC = np.concatenate([self.INC, inc])
+        self._V.add(Vn)
+        self._Z.add(Zn)
+        self._INC.add(inc)
         return N + inv.ravel()
 
 
-def _append(a: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """Concatenate integer rows, going to Python ints only when needed."""
-    if rows.dtype == object and a.dtype != object:
-        rows = shrink(rows)
-    if a.dtype == object or rows.dtype == object:
-        return np.concatenate([nb.to_object(a), nb.to_object(rows)])
-    return np.concatenate([a, rows])
+class _Rows:
+    """Rows of an integer (int64, else Python-int object) or bitset array with amortised O(1)
+    appends (capacity doubles), so a cut costs the rows it adds, not the rows already there."""
+
+    def __init__(self, a: np.ndarray):
+        self.buf, self.n = a, a.shape[0]
+
+    @property
+    def a(self) -> np.ndarray:
+        return self.buf[: self.n]
+
+    def add(self, rows: np.ndarray) -> None:
+        if rows.dtype == object and self.buf.dtype != object:
+            rows = shrink(rows)
+        if rows.dtype == object and self.buf.dtype != object:
+            self.buf = nb.to_object(self.a)
+        need = self.n + rows.shape[0]
+        if need > self.buf.shape[0]:
+            grown = np.zeros(
+                (max(need, 2 * self.buf.shape[0]), *self.buf.shape[1:]), self.buf.dtype
+            )
+            if grown.dtype == object:
+                grown[...] = 0  # Python ints, not None
+            grown[: self.n] = self.a
+            self.buf = grown
+        self.buf[self.n : need] = rows
+        self.n = need
