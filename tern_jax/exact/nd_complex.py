@@ -161,7 +161,10 @@ class Complex:
         rs = sg[rv]
         klen = self.clen[cc]
         kst = _starts(klen)
-        eu, ew, ek = self._edges(rk, rv, rs, kst, klen, K)
+        fk, fh = self.rows_of(cc, self.flen, self.fl)
+        fmask = np.zeros((K, self.INC.shape[1]), dtype=np.uint64)
+        np.bitwise_or.at(fmask, (fk, fh >> 6), np.uint64(1) << (fh & 63).astype(np.uint64))
+        eu, ew, ek = self._edges(rk, rv, rs, kst, klen, K, fmask)
         nid = self._new_vertices(j, label, eu, ew)
         # Pieces: 2k (values >= 0 side) and 2k + 1 (<= 0 side); new vertices in both.
         pos, neg = rs >= 0, rs <= 0
@@ -170,7 +173,6 @@ class Complex:
         order = np.argsort(pid, kind="stable")
         plen = np.bincount(pid, minlength=2 * K)
         # Facets: kept on each side where the facet has a vertex of strict sign, + the cut.
-        fk, fh = self.rows_of(cc, self.flen, self.fl)
         xk, xoff = _offsets(klen[fk])
         x = rv[kst[fk[xk]] + xoff]
         on = _has_bit(self.INC, x, fh[xk])
@@ -193,21 +195,33 @@ class Complex:
         old = np.arange(cut.size)
         return np.concatenate([old[keep], np.repeat(cc, 2)])
 
-    def _edges(self, rk, rv, rs, kst, klen, K):
-        """Edges (u, w, cut cell) with u > 0 > w in value, by the combinatorial test."""
+    def _edges(self, rk, rv, rs, kst, klen, K, fmask):
+        """Edges (u, w, cut cell) with u > 0 > w in value, by the combinatorial test.
+
+        Only the cell's facet labels (``fmask``) take part: they describe the cell fully, so
+        the test stays exact, and a vertex on exactly n0 of them is simple. From a simple
+        vertex u, any n0 - 1 of its facets span an edge from u, whose other end is the one
+        vertex w also on them: two simple ends meet by equal keys (cell, facets minus one);
+        a simple and a non-simple end form an edge iff they share n0 - 1 facets; pairs with
+        no simple end get the full test (no third vertex on all their common facets).
+        """
+        n0 = self.n0
+        rf = self.INC[rv] & fmask[rk]  # each row's facets in its cell
+        simple = np.bitwise_count(rf).sum(axis=1) == n0
         pm, nm = rs > 0, rs < 0
-        pk, pv = rk[pm], rv[pm]
-        nk, nv = rk[nm], rv[nm]
-        nneg = np.bincount(nk, minlength=K)
-        nfirst = np.cumsum(nneg) - nneg
-        grp, off = _offsets(nneg[pk])
-        u, k = pv[grp], pk[grp]
-        w = nv[nfirst[k] + off]
-        common = self.INC[u] & self.INC[w]
-        # An edge lies on at least n0 - 1 facets of the cell, all of them labels of u and w.
-        enough = np.bitwise_count(common).sum(axis=1) >= self.n0 - 1
-        u, w, k, common = u[enough], w[enough], k[enough], common[enough]
-        self.edge_tests += int(u.size)
+        eu, ew, ek = self._simple_edges(rk, rv, rs, rf, simple & (pm | nm))
+        a1, b1 = _pairs(rk, pm & ~simple, nm, K)
+        a2, b2 = _pairs(rk, pm & simple, nm & ~simple, K)
+        a, b = np.concatenate([a1, a2]), np.concatenate([b1, b2])
+        common = rf[a] & rf[b]
+        enough = np.bitwise_count(common).sum(axis=1) >= n0 - 1
+        one_simple = simple[a] | simple[b]
+        sure, full = enough & one_simple, enough & ~one_simple
+        self.edge_tests += int(eu.size + sure.sum() + full.sum())
+        eu = np.concatenate([eu, rv[a[sure]]])
+        ew = np.concatenate([ew, rv[b[sure]]])
+        ek = np.concatenate([ek, rk[a[sure]]])
+        u, w, k, common = rv[a[full]], rv[b[full]], rk[a[full]], common[full]
         is_edge = np.zeros(u.size, dtype=bool)
         sizes = klen[k]
         cs = np.cumsum(sizes)
@@ -223,7 +237,38 @@ class Complex:
             # u and w themselves always pass; an edge has no third vertex on its face.
             is_edge[sl] = np.bincount(pi, weights=inside, minlength=hi - lo) == 2
             lo = hi
-        return u[is_edge], w[is_edge], k[is_edge]
+        return (
+            np.concatenate([eu, u[is_edge]]),
+            np.concatenate([ew, w[is_edge]]),
+            np.concatenate([ek, k[is_edge]]),
+        )
+
+    def _simple_edges(self, rk, rv, rs, rf, rows):
+        """Edges between two simple vertices of opposite signs, by matching edge keys."""
+        n0 = self.n0
+        idx = np.nonzero(rows)[0]
+        S, words = idx.size, rf.shape[1]
+        if S == 0 or n0 == 0:
+            return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64)
+        F = rf[idx]
+        bits = np.unpackbits(F.view(np.uint8), axis=1, bitorder="little")
+        pos = np.nonzero(bits)[1].reshape(S, n0)  # the n0 facet labels of every vertex
+        keys = np.repeat(F[:, None, :], n0, axis=1)
+        si, fi = np.meshgrid(np.arange(S), np.arange(n0), indexing="ij")
+        keys[si, fi, pos >> 6] ^= np.uint64(1) << (pos & 63).astype(np.uint64)
+        table = np.concatenate(
+            [np.repeat(rk[idx], n0)[:, None].astype(np.uint64), keys.reshape(S * n0, words)],
+            axis=1,
+        )
+        order = np.lexsort(table.T[::-1])
+        t = table[order]
+        row = np.repeat(idx, n0)[order]
+        same = np.all(t[1:] == t[:-1], axis=1) & (rs[row[1:]] != rs[row[:-1]])
+        first, second = row[:-1][same], row[1:][same]
+        up = rs[first] > 0
+        u = np.where(up, first, second)
+        w = np.where(up, second, first)
+        return rv[u], rv[w], rk[u]
 
     def _new_vertices(self, j: int, label: int, eu, ew) -> np.ndarray:
         """One new vertex per distinct edge; returns the new id of every (u, w) row."""
@@ -245,6 +290,17 @@ class Complex:
         self._Z.add(Zn)
         self._INC.add(inc)
         return N + inv.ravel()
+
+
+def _pairs(rk: np.ndarray, first: np.ndarray, second: np.ndarray, K: int):
+    """All (row a, row b) with a in ``first``, b in ``second`` and the same cell (rows are
+    grouped by cell)."""
+    a_rows, b_rows = np.nonzero(first)[0], np.nonzero(second)[0]
+    nb_ = np.bincount(rk[b_rows], minlength=K)
+    bfirst = np.cumsum(nb_) - nb_
+    grp, off = _offsets(nb_[rk[a_rows]])
+    a = a_rows[grp]
+    return a, b_rows[bfirst[rk[a]] + off]
 
 
 class _Rows:
