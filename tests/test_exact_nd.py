@@ -21,12 +21,13 @@ from reference import small_nets
 from scipy.optimize import linprog
 
 import tern_jax as tj
+from tern_jax.cli import main
 from tern_jax.errors import InvalidInput, TooLarge
 from tern_jax.exact.nd import homogenised
 from tern_jax.exact.regions import choose_engine
 
 C = tj.constructions
-SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def nd(net, domain=None, **kw):
@@ -300,6 +301,27 @@ def test_3d_patterns_equal_the_lp_brute_force(seed):
     assert {p.tobytes() for p in res.patterns} == ref
 
 
+@pytest.mark.parametrize("seed", range(2))
+def test_4d_patterns_equal_the_lp_brute_force(seed):
+    rng = np.random.default_rng(50 + seed)
+    net = _random_net(rng, 4, [4, 2], ternary=seed == 0)
+    res = nd(net, tj.Box(-1, 1))
+    assert {p.tobytes() for p in res.patterns} == lp_regions(net, -1.0, 1.0)
+
+
+@pytest.mark.parametrize(("n0", "width"), [(5, 7), (6, 6), (8, 4)])
+def test_one_random_layer_in_higher_dimensions_is_zaslavsky(n0, width):
+    net = tj.random_network(n0, [width], weights="gaussian", seed=n0, bias_std=0.5)
+    res = nd(net, None)
+    assert res.activation_regions == res.linear_regions == tj.bounds.zaslavsky(n0, width)
+
+
+@pytest.mark.parametrize("n0", [5, 6, 8])
+def test_constructions_in_higher_dimensions(n0):
+    c = C.ternary_alternating(n0, [2])
+    assert counts(nd(c.net, tj.Box(0, 1))) == (2**n0, 2**n0)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", range(12))
 def test_3d_patterns_equal_the_lp_brute_force_larger(seed):
@@ -429,3 +451,30 @@ def test_refusals():
 def test_progress_bar_runs(capsys):
     res = nd(C.ternary_alternating(3, [2]).net, tj.Box(0, 1), progress=True)
     assert res.activation_regions == 8
+
+
+# -- command line ---------------------------------------------------------------------------
+def test_cli_box_whole_json(tmp_path, capsys):
+    path = tj.save_network(C.ternary_alternating(3, [2, 2]).net, tmp_path / "net.npz")
+    assert main(["exact", str(path), "--box", "0,1"]) == 0
+    out = capsys.readouterr().out
+    assert "activation regions (exact partition, rational arithmetic): 64" in out
+    assert "linear regions     (exact partition, rational arithmetic): 64" in out
+    assert "facets" in out
+    assert main(["exact", str(path), "--whole", "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert (d["activation_regions"], d["linear_regions"]) == (216, 216)
+    assert d["engine"] == "nd" and d["domain"]["kind"] == "whole"
+    assert main(["exact", str(path), "--box", "0,0,0;1,1,1", "--engine", "nd", "-q"]) == 0
+    assert "64" in capsys.readouterr().out
+
+
+def test_cli_refusals(tmp_path, capsys):
+    path = tj.save_network(C.ternary_alternating(3, [2]).net, tmp_path / "net.npz")
+    assert main(["exact", str(path), "--box", "0,1", "--plot", str(tmp_path / "p.png")]) == 2
+    assert "--plot" in capsys.readouterr().err
+    assert main(["exact", str(path), "--whole", "--max-cells", "2"]) == 2
+    assert "max_cells" in capsys.readouterr().err
+    path1 = tj.save_network(C.ternary_alternating(1, [2]).net, tmp_path / "one.npz")
+    assert main(["exact", str(path1), "--segment", "0;1", "--max-cells", "5"]) == 2
+    assert "n-D engine only" in capsys.readouterr().err
