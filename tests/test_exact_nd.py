@@ -23,7 +23,7 @@ from scipy.optimize import linprog
 import tern_jax as tj
 from tern_jax.cli import main
 from tern_jax.errors import InvalidInput, TooLarge
-from tern_jax.exact.nd import homogenised
+from tern_jax.exact.nd import _box_complex, _Run, homogenised
 from tern_jax.exact.regions import choose_engine
 
 C = tj.constructions
@@ -196,6 +196,18 @@ def test_real_weights_with_cancelling_units_agree_with_the_exact_plane_engine():
         res = nd(net, dom)
         assert counts(res) == counts(ref)
         assert res.linear_regions < res.activation_regions or res.activation_regions == 1
+
+
+def test_output_maps_from_patterns_equal_the_maps_carried_through_the_layers():
+    """The exact maps the float filter falls back on (recomputed from patterns) equal the
+    exact maps carried layer by layer (integer network: denominator 1 on both sides)."""
+    rng = np.random.default_rng(4)
+    net = _random_net(rng, 3, [6, 5], ternary=True)
+    cx = _box_complex([Fraction(-2)] * 3, [Fraction(2)] * 3, 6 + net.num_relu_units)
+    run = _Run(net, cx, False, None)
+    run.run()
+    assert run.maps.exact and run.maps.D == 1
+    np.testing.assert_array_equal(run.exact_output_maps(np.arange(cx.num_cells)), run.maps.M)
 
 
 # -- 3 dimensions: independent brute force and product networks -----------------------------

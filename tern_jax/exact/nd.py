@@ -40,7 +40,8 @@ from ..errors import InvalidInput, TooLarge
 from ..network import ReLUNet
 from ._common import MODES, check_net, integer_layers
 from .nd_complex import Complex, any_object, matmul, maxabs, shrink
-from .nd_linear import OutputMaps, linear_regions
+from .nd_linear import linear_regions
+from .nd_maps import CellMaps
 from .result import ExactCount
 
 # Largest input dimension of the box (2**n0 corners; the count, not this, is the real limit).
@@ -172,8 +173,9 @@ def nd_regions(
     cx = _box_complex(lo, hi, 2 * len(lo) + work.num_relu_units)
     run = _Run(work, cx, progress, max_cells)
     run.run()
-    out = OutputMaps(run.M, run.D, work.weights[-1], work.biases[-1], run.layers[-1])
-    labels, n_lin, n_int, n_bd = linear_regions(cx, out.same)
+    labels, n_lin, n_int, n_bd = linear_regions(
+        cx, lambda ca, cb: run.maps.same(ca, cb, run.exact_output_maps)
+    )
     C = cx.num_cells
     if keep_patterns is None:
         keep_patterns = C <= MAX_STORED_PATTERNS
@@ -197,15 +199,19 @@ def nd_regions(
 
 
 class _Run:
-    """Layer by layer refinement of a complex, with the cells' affine maps ``M / D``."""
+    """Layer by layer refinement of a complex.
+
+    Vertex values come from a forward pass per vertex: ReLU outputs are continuous, so
+    ``relu(z)`` at a vertex is the same from every cell, and the next layer's values are
+    ``Z' = relu(Z) @ Wn + W_v * D * bn`` (``Z`` is the value times the vertex's homogeneous
+    weight W_v and the common denominator ``D``; identity layers pass ``Z`` on). No cell map
+    is needed for it; the cells' maps (:class:`CellMaps`) serve the output comparison only.
+    """
 
     def __init__(self, net: ReLUNet, cx: Complex, progress: bool, max_cells: int | None):
         self.net, self.cx, self.max_cells = net, cx, max_cells
         self.layers = integer_layers(net)
-        n0 = cx.n0
-        M = np.zeros((1, n0 + 1, n0), dtype=np.int64)
-        M[0, np.arange(n0), np.arange(n0)] = 1  # h_0 * W = X: the homogeneous coordinates
-        self.M, self.D = M, 1
+        self.maps = CellMaps(cx.n0, self.layers, net.weights, net.biases)
         self.history: list[tuple[np.ndarray, np.ndarray]] = []
         self.bar = None
         if progress:
@@ -214,13 +220,18 @@ class _Run:
     def run(self) -> None:
         net, cx = self.net, self.cx
         base = 2 * cx.n0
+        H, D = cx.V[:, : cx.n0], 1  # layer 0 outputs: H = W_v * x (D = 1)
         try:
             for li, act in enumerate(net.activations[:-1]):
-                self._affine(li)
+                wn, bn, k = self.layers[li]
+                Z = _forward(H, cx.V[:, -1], wn, bn, D)
+                D <<= k
+                self.maps.affine(li)
                 if act != "relu":
+                    H = Z
                     continue
-                cx.Z = self._vertex_values()
-                width = cx.Z.shape[1]
+                cx.Z = Z
+                width = Z.shape[1]
                 src = np.arange(cx.num_cells)
                 for j in range(width):
                     m = cx.cut(j, base + j)
@@ -231,17 +242,18 @@ class _Run:
                         self.bar.update(1)
                         self.bar.set_postfix(cells=cx.num_cells, refresh=False)
                 base += width
+                Z = cx.Z
                 # Active on a cell iff > 0 at some vertex (no cell has both signs); on bits
                 # packed 8 to a byte, so the gather over all cell vertices stays small.
                 st = np.concatenate([[0], np.cumsum(cx.clen)[:-1]])
-                pos = np.packbits(cx.Z > 0, axis=1)
-                packed = np.bitwise_or.reduceat(pos[cx.cv], st, axis=0)
+                on = Z > 0
+                packed = np.bitwise_or.reduceat(np.packbits(on, axis=1)[cx.cv], st, axis=0)
                 active = np.unpackbits(packed, axis=1, count=width).astype(bool)
-                M = self.M[src]
-                self.M = M * active[:, None, :]
+                self.maps.mask(src, active)
                 self.history.append((src, active))
+                H = Z * on
                 cx.Z = None
-            # The output layer's maps are compared in OutputMaps (a float filter first).
+            self.maps.affine(len(net.activations) - 1)  # the output maps
         finally:
             if self.bar is not None:
                 self.bar.close()
@@ -253,47 +265,45 @@ class _Run:
                 f"{self.cx.num_cells}) before the last unit; raise max_cells to count it"
             )
 
-    def _affine(self, li: int) -> None:
-        """Maps of layer li's pre-activations: M <- M @ Wn, bias row += bn * D, D <<= k."""
-        wn, bn, k = self.layers[li]
-        C, r, n_prev = self.M.shape
-        M = matmul(self.M.reshape(C * r, n_prev), wn).reshape(C, r, -1)
-        bias = shrink(nb.to_object(bn) * self.D)
-        if not any_object(M, bias) and maxabs(M) + maxabs(bias) < nb.INT64_LIMIT:
-            M[:, r - 1, :] += bias
-        else:
-            M = nb.to_object(M)
-            M[:, r - 1, :] = M[:, r - 1, :] + nb.to_object(bias)
-            M = shrink(M)
-        self.M = M
-        self.D <<= k
-        if self.D > 1 and M.size:
-            g = math.gcd(self.D, int(np.gcd.reduce(M.ravel())))
-            if g > 1:
-                self.M, self.D = M // g, self.D // g
+    def bits(self, cells: np.ndarray) -> list[np.ndarray]:
+        """Active bits of every ReLU layer (in order) for the given final cells."""
+        idx = cells
+        out = []
+        for src, active in reversed(self.history):
+            out.append(active[idx])
+            idx = src[idx]
+        return out[::-1]
 
-    def _vertex_values(self) -> np.ndarray:
-        """The current pre-activations at every vertex (times W * D), via one incident cell."""
-        cx = self.cx
-        rep = np.empty(cx.num_vertices, dtype=np.int64)
-        rep[cx.cv] = np.repeat(np.arange(cx.num_cells), cx.clen)
-        V, Mr = cx.V, self.M[rep]
-        r = V.shape[1]
-        if any_object(V, Mr) or r * maxabs(V) * maxabs(Mr) >= nb.INT64_LIMIT:
-            V, Mr = nb.to_object(V), nb.to_object(Mr)
-        Z = V[:, 0:1] * Mr[:, 0, :]
-        for i in range(1, r):
-            Z = Z + V[:, i : i + 1] * Mr[:, i, :]
-        return shrink(Z)
+    def exact_output_maps(self, cells: np.ndarray) -> np.ndarray:
+        """Exact output maps of the given cells from their patterns (Python integers)."""
+        n0 = self.cx.n0
+        M = np.zeros((cells.size, n0 + 1, n0), dtype=object)
+        M[:, np.arange(n0), np.arange(n0)] = 1
+        D = 1
+        bits = iter(self.bits(cells))
+        for li, act in enumerate(self.net.activations):
+            wn, bn, k = self.layers[li]
+            C, r, n = M.shape
+            M = (M.reshape(C * r, n) @ nb.to_object(wn)).reshape(C, r, -1)
+            M[:, r - 1, :] = M[:, r - 1, :] + nb.to_object(bn) * D
+            D <<= k
+            if act == "relu":
+                M = M * next(bits)[:, None, :]
+        return M
 
     def patterns(self, drop_last: bool) -> np.ndarray:
         """Activation pattern of every cell (the homogenising t unit dropped if asked)."""
-        idx = np.arange(self.cx.num_cells)
-        bits = []
-        for src, active in reversed(self.history):
-            a = active[idx]
-            bits.append(a[:, :-1] if drop_last else a)
-            idx = src[idx]
+        bits = self.bits(np.arange(self.cx.num_cells))
         if not bits:
             return np.zeros((self.cx.num_cells, 0), dtype=bool)
-        return np.concatenate(bits[::-1], axis=1)
+        return np.concatenate([b[:, :-1] if drop_last else b for b in bits], axis=1)
+
+
+def _forward(H: np.ndarray, W: np.ndarray, wn: np.ndarray, bn: np.ndarray, D: int) -> np.ndarray:
+    """Exact ``H @ wn + W * D * bn`` (vertex rows; W: the vertices' homogeneous weights)."""
+    Z = matmul(H, wn)
+    bias = shrink(nb.to_object(bn) * D)
+    if not any_object(Z, W, bias) and maxabs(Z) + maxabs(W) * maxabs(bias) < nb.INT64_LIMIT:
+        return Z + W[:, None] * bias[None, :]
+    Z = nb.to_object(Z) + nb.to_object(W)[:, None] * nb.to_object(bias)[None, :]
+    return shrink(Z)

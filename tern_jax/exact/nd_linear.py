@@ -6,7 +6,7 @@ facet see the same vertex set, and an interior facet belongs to exactly two cell
 adjacency is found by grouping (cell, facet) vertex sets: first by an order-independent
 128-bit hash and the size, then every matched pair is verified vertex by vertex (the count
 never rests on a hash). Linear regions are the connected components of the graph of
-facet-adjacent cells with equal output maps (exact integer numerators over one denominator).
+facet-adjacent cells with equal output maps (decided exactly, :mod:`.nd_maps`).
 """
 
 from __future__ import annotations
@@ -15,8 +15,7 @@ import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from .. import arith as nb
-from .nd_complex import CHUNK_ROWS, Complex, _has_bit, _offsets, _starts, matmul, shrink
+from .nd_complex import CHUNK_ROWS, Complex, _has_bit, _offsets, _starts
 
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
@@ -105,72 +104,6 @@ def _verify(cx, gc, gh, vst, ia, ib) -> np.ndarray:
     ok = np.ones(ia.size, dtype=bool)
     np.logical_and.at(ok, k, eq)
     return ok
-
-
-class OutputMaps:
-    """The cells' output maps ``G = M @ W + (b on the homogeneous row)``, compared exactly.
-
-    ``M`` (C, n0+1, w): the exact maps of the last hidden layer's outputs over the common
-    denominator ``D``; ``layer``: the output layer as integers (Wn, bn, k) with the float64
-    ``weights`` and ``biases`` it came from. With int64 maps G is computed exactly for every
-    cell. With Python-int maps (real-weight networks) a float64 filter decides first: the
-    float product has a rigorous error bound E (conversion and summation rounding, a factor
-    2 of headroom), two maps whose float values differ by more than E_a + E_b somewhere are
-    certainly different, and only the remaining pairs are compared in exact integers.
-    """
-
-    def __init__(self, M, D: int, weights, biases, layer):
-        self.M, self.D = M, D
-        self.w, self.b = np.asarray(weights), np.asarray(biases)
-        self.wn, self.bn, _ = layer
-        self.G = self.exact(np.arange(M.shape[0])) if M.dtype != object else None
-        self.float_decided = 0  # pairs the float filter decided
-
-    def exact(self, cells: np.ndarray) -> np.ndarray:
-        M = self.M[cells]
-        C, r, w = M.shape
-        G = matmul(M.reshape(C * r, w), self.wn).reshape(C, r, -1)
-        G = nb.to_object(G)
-        G[:, r - 1, :] = G[:, r - 1, :] + nb.to_object(self.bn) * self.D
-        return shrink(G)
-
-    def same(self, ca: np.ndarray, cb: np.ndarray) -> np.ndarray:
-        """Whether the output maps of cells ca[i] and cb[i] are equal (exactly)."""
-        if not ca.size:
-            return np.zeros(0, dtype=bool)
-        if self.G is not None:
-            G = self.G
-            return np.all((G[ca] == G[cb]).reshape(ca.size, G[0].size), axis=1)
-        unsure = np.ones(ca.size, dtype=bool)
-        cells = np.unique(np.concatenate([ca, cb]))
-        with np.errstate(over="ignore", invalid="ignore"):
-            try:
-                Mf = self.M[cells].astype(np.float64)
-            except OverflowError:
-                Mf = None
-            if Mf is not None and np.all(np.isfinite(Mf)):
-                C, r, w = Mf.shape
-                Df = float(self.D)
-                Gf = (Mf.reshape(C * r, w) @ self.w).reshape(C, r, -1)
-                Gf[:, r - 1, :] += self.b * Df
-                E = (np.abs(Mf).reshape(C * r, w) @ np.abs(self.w)).reshape(C, r, -1)
-                E[:, r - 1, :] += np.abs(self.b) * Df
-                E = E * (2.0 * (w + 4) * 2.0**-53) + 1e-300
-                pos = np.searchsorted(cells, ca), np.searchsorted(cells, cb)
-                gap = np.abs(Gf[pos[0]] - Gf[pos[1]]) > E[pos[0]] + E[pos[1]]
-                differ = np.any(gap.reshape(ca.size, -1), axis=1) & np.all(
-                    np.isfinite(Gf[pos[0]]).reshape(ca.size, -1), axis=1
-                )
-                unsure = ~differ
-        self.float_decided = int(ca.size - unsure.sum())
-        out = np.zeros(ca.size, dtype=bool)
-        if np.any(unsure):
-            ua, ub = ca[unsure], cb[unsure]
-            need = np.unique(np.concatenate([ua, ub]))
-            G = self.exact(need)
-            ia, ib = np.searchsorted(need, ua), np.searchsorted(need, ub)
-            out[unsure] = np.all((G[ia] == G[ib]).reshape(ua.size, -1), axis=1)
-        return out
 
 
 def linear_regions(cx: Complex, same) -> tuple[np.ndarray, int, int, int]:
