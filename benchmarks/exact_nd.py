@@ -36,6 +36,7 @@ import time
 import numpy as np
 
 import tern_jax as tj
+import tern_jax.exact  # the engines load here, not in the first timed row
 from tern_jax import constructions as C
 
 DEFAULT_RELUCENT = "/tmp/relvenv/bin/python"
