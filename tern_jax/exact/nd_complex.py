@@ -164,7 +164,8 @@ class Complex:
         fk, fh = self.rows_of(cc, self.flen, self.fl)
         fmask = np.zeros((K, self.INC.shape[1]), dtype=np.uint64)
         np.bitwise_or.at(fmask, (fk, fh >> 6), np.uint64(1) << (fh & 63).astype(np.uint64))
-        eu, ew, ek = self._edges(rk, rv, rs, kst, klen, K, fmask)
+        rf = self.INC[rv] & fmask[rk]  # each row's facets in its cell
+        eu, ew, ek = self._edges(rk, rv, rs, kst, klen, K, rf)
         nid = self._new_vertices(j, label, eu, ew)
         # Pieces: 2k (values >= 0 side) and 2k + 1 (<= 0 side); new vertices in both.
         pos, neg = rs >= 0, rs <= 0
@@ -173,14 +174,12 @@ class Complex:
         order = np.argsort(pid, kind="stable")
         plen = np.bincount(pid, minlength=2 * K)
         # Facets: kept on each side where the facet has a vertex of strict sign, + the cut.
-        xk, xoff = _offsets(klen[fk])
-        x = rv[kst[fk[xk]] + xoff]
-        on = _has_bit(self.INC, x, fh[xk])
-        xs = sg[x]
-        fpos = np.zeros(fk.size, dtype=bool)
-        fneg = np.zeros(fk.size, dtype=bool)
-        np.logical_or.at(fpos, xk, on & (xs > 0))
-        np.logical_or.at(fneg, xk, on & (xs < 0))
+        # The facets touched by a cell's strictly positive (negative) vertices: one OR.
+        head = kst[:-1]
+        touched_pos = np.bitwise_or.reduceat(np.where((rs > 0)[:, None], rf, 0), head, axis=0)
+        touched_neg = np.bitwise_or.reduceat(np.where((rs < 0)[:, None], rf, 0), head, axis=0)
+        fpos = _has_bit(touched_pos, fk, fh)
+        fneg = _has_bit(touched_neg, fk, fh)
         qid = np.concatenate(
             [2 * fk[fpos], 2 * fk[fneg] + 1, 2 * np.arange(K), 2 * np.arange(K) + 1]
         )
@@ -195,10 +194,11 @@ class Complex:
         old = np.arange(cut.size)
         return np.concatenate([old[keep], np.repeat(cc, 2)])
 
-    def _edges(self, rk, rv, rs, kst, klen, K, fmask):
+    def _edges(self, rk, rv, rs, kst, klen, K, rf):
         """Edges (u, w, cut cell) with u > 0 > w in value, by the combinatorial test.
 
-        Only the cell's facet labels (``fmask``) take part: they describe the cell fully, so
+        Only the cell's facet labels (``rf``: each row's labels that are facets of its cell)
+        take part: they describe the cell fully, so
         the test stays exact, and a vertex on exactly n0 of them is simple. From a simple
         vertex u, any n0 - 1 of its facets span an edge from u, whose other end is the one
         vertex w also on them: two simple ends meet by equal keys (cell, facets minus one);
@@ -206,7 +206,6 @@ class Complex:
         no simple end get the full test (no third vertex on all their common facets).
         """
         n0 = self.n0
-        rf = self.INC[rv] & fmask[rk]  # each row's facets in its cell
         simple = np.bitwise_count(rf).sum(axis=1) == n0
         pm, nm = rs > 0, rs < 0
         eu, ew, ek = self._simple_edges(rk, rv, rs, rf, simple & (pm | nm))
