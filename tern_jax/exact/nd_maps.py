@@ -19,6 +19,7 @@ and the remaining pairs exactly, from the cells' activation patterns, in Python 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import numpy as np
@@ -69,7 +70,7 @@ class CellMaps:
         M[:, r - 1, :] += bias
         self.M, self.D = M, self.D << k
         if self.D > 1 and M.size:
-            g = int(np.gcd.reduce(np.append(M.ravel(), self.D)))
+            g = math.gcd(self.D, int(np.gcd.reduce(M.ravel())))
             if g > 1:
                 self.M, self.D = M // g, self.D // g
         return True
