@@ -168,6 +168,18 @@ def test_agrees_with_the_plane_engine(net, box):
     assert {p.tobytes() for p in res.patterns} == {p.tobytes() for p in ref.patterns}
 
 
+def test_gaussian_nets_agree_with_the_line_engine():
+    rng = np.random.default_rng(6)
+    for _ in range(20):
+        widths = rng.integers(1, 7, size=rng.integers(1, 4)).tolist()
+        dims = [1, *widths, 1]
+        ws = [rng.normal(size=(a, b)) for a, b in itertools.pairwise(dims)]
+        bs = [rng.normal(size=b) for b in dims[1:]]
+        net = tj.ReLUNet.from_arrays(ws, bs, [*["relu"] * len(widths), "identity"])
+        for dom in (tj.Box(-3, 3), None):
+            assert counts(nd(net, dom)) == counts(tj.exact_regions(net, dom, engine="line"))
+
+
 def test_gaussian_nets_agree_with_the_plane_engine():
     rng = np.random.default_rng(7)
     for _ in range(20):
