@@ -168,28 +168,14 @@ def test_agrees_with_the_plane_engine(net, box):
     assert {p.tobytes() for p in res.patterns} == {p.tobytes() for p in ref.patterns}
 
 
-def test_gaussian_nets_agree_with_the_line_engine():
-    rng = np.random.default_rng(6)
+@pytest.mark.parametrize(("n0", "engine", "domains"), [(1, "line", 2), (2, "plane", 1)])
+def test_gaussian_nets_agree_with_the_line_and_plane_engines(n0, engine, domains):
+    rng = np.random.default_rng(6 + n0)
     for _ in range(20):
         widths = rng.integers(1, 7, size=rng.integers(1, 4)).tolist()
-        dims = [1, *widths, 1]
-        ws = [rng.normal(size=(a, b)) for a, b in itertools.pairwise(dims)]
-        bs = [rng.normal(size=b) for b in dims[1:]]
-        net = tj.ReLUNet.from_arrays(ws, bs, [*["relu"] * len(widths), "identity"])
-        for dom in (tj.Box(-3, 3), None):
-            assert counts(nd(net, dom)) == counts(tj.exact_regions(net, dom, engine="line"))
-
-
-def test_gaussian_nets_agree_with_the_plane_engine():
-    rng = np.random.default_rng(7)
-    for _ in range(20):
-        widths = rng.integers(2, 7, size=rng.integers(1, 4)).tolist()
-        dims = [2, *widths, 1]
-        ws = [rng.normal(size=(a, b)) for a, b in itertools.pairwise(dims)]
-        bs = [rng.normal(size=b) for b in dims[1:]]
-        net = tj.ReLUNet.from_arrays(ws, bs, [*["relu"] * len(widths), "identity"])
-        dom = tj.Box(-3, 3)
-        assert counts(nd(net, dom)) == counts(tj.exact_regions(net, dom, engine="plane"))
+        net = _random_net(rng, n0, widths, ternary=False)
+        for dom in (tj.Box(-3, 3), None)[:domains]:  # the plane engine takes no R^2
+            assert counts(nd(net, dom)) == counts(tj.exact_regions(net, dom, engine=engine))
 
 
 def test_real_weights_with_cancelling_units_agree_with_the_exact_plane_engine():
