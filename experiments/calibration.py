@@ -19,58 +19,35 @@ SETTINGS = {
 
 
 def networks():
-    """(label, net, lo, hi): networks with n0 = 2 on a square, then n0 = 3 on a cube."""
+    """(label, net, lo, hi): the same three kinds of network with n0 = 2 on a square, then
+    with n0 = 3 on a cube: the 3.2 construction, one Gaussian hidden layer of width 12, a
+    random ternary alternating network."""
     import tern_jax as tj
 
-    out = [
-        (
-            "3.2 ternary alternating, p=[3,2], unit square",
-            tj.constructions.ternary_alternating(2, [3, 2]).net,
-            0.0,
-            1.0,
-        )
-    ]
-    n = 12  # one hidden layer, Gaussian weights
-    out.append(
-        (
-            f"random 1-hidden-layer, width {n}, [-4,4]^2",
-            tj.random_network(2, [n], weights="gaussian", seed=7),
-            -4.0,
-            4.0,
-        )
-    )
-    out.append(
-        (
-            "random ternary alternating, widths 8,8,8,8, [-2,2]^2",
-            tj.random_network(2, [8, 8, 8, 8], architecture="alternating", seed=7),
-            -2.0,
-            2.0,
-        )
-    )
-    out.append(
-        (
-            "3.2 ternary alternating, n0=3, p=[2,2], unit cube",
-            tj.constructions.ternary_alternating(3, [2, 2]).net,
-            0.0,
-            1.0,
-        )
-    )
-    out.append(
-        (
-            f"random 1-hidden-layer, n0=3, width {n}, [-4,4]^3",
-            tj.random_network(3, [n], weights="gaussian", seed=7),
-            -4.0,
-            4.0,
-        )
-    )
-    out.append(
-        (
-            "random ternary alternating, n0=3, widths 8,8,8,8, [-2,2]^3",
-            tj.random_network(3, [8, 8, 8, 8], architecture="alternating", seed=7),
-            -2.0,
-            2.0,
-        )
-    )
+    out = []
+    for n0, ps, shape in ((2, [3, 2], "square"), (3, [2, 2], "cube")):
+        tag = "" if n0 == 2 else f"n0={n0}, "
+        p = ",".join(map(str, ps))
+        out += [
+            (
+                f"3.2 ternary alternating, {tag}p=[{p}], unit {shape}",
+                tj.constructions.ternary_alternating(n0, ps).net,
+                0.0,
+                1.0,
+            ),
+            (
+                f"random 1-hidden-layer, {tag}width 12, [-4,4]^{n0}",
+                tj.random_network(n0, [12], weights="gaussian", seed=7),
+                -4.0,
+                4.0,
+            ),
+            (
+                f"random ternary alternating, {tag}widths 8,8,8,8, [-2,2]^{n0}",
+                tj.random_network(n0, [8, 8, 8, 8], architecture="alternating", seed=7),
+                -2.0,
+                2.0,
+            ),
+        ]
     return out
 
 
