@@ -63,7 +63,8 @@ def add_parser(subparsers) -> None:
         choices=("auto", "line", "plane", "nd"),
         default="auto",
         help="which exact engine (auto: line for segments and 1 input, plane for planes and "
-        "2-input boxes, n-dimensional otherwise)",
+        "2-input boxes, n-dimensional otherwise; nd also takes --box and --whole for 1 or "
+        "2 inputs, to check the engines against each other)",
     )
     p.add_argument(
         "--mode",
@@ -79,8 +80,20 @@ def add_parser(subparsers) -> None:
         action="store_true",
         help="keep every breakpoint in the JSON record (default: only up to 10000)",
     )
+    p.add_argument(
+        "--max-cells",
+        type=int,
+        metavar="N",
+        help="n-D engine: stop with an error once the partition has more than N cells "
+        "(memory grows with the number of regions; default: no limit)",
+    )
     p.add_argument("--json", action="store_true", help="print the JSON record")
-    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--quiet",
+        "-q",
+        action="store_true",
+        help="no progress bar (the n-D engine shows one on a terminal, over the ReLU units)",
+    )
     p.set_defaults(func=run)
 
 
@@ -153,6 +166,12 @@ def run(args: argparse.Namespace) -> int:
         options["keep_breakpoints"] = True if (args.breakpoints or args.plot) else None
     elif engine == "plane":
         options["keep_cells"] = bool(args.plot) or None
+    elif engine == "nd":
+        if args.plot:
+            raise InvalidInput("--plot draws line and plane partitions only, not the n-D engine's")
+        options["max_cells"] = args.max_cells
+    if args.max_cells is not None and engine != "nd":
+        raise InvalidInput("--max-cells applies to the n-D engine only")
     show = not (args.quiet or args.json) and sys.stderr.isatty()
     res = exact_regions(net, domain, engine=engine, mode=args.mode, progress=show, **options)
     plot = None

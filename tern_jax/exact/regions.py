@@ -6,7 +6,7 @@ domain                    engine chosen by ``engine="auto"``
 ``Segment``, ``Line``     line engine (:mod:`.line`)
 ``Plane``                 plane engine (:mod:`.plane`)
 ``Box``                   line engine for 1 input, plane engine for 2, n-D otherwise
-``None`` (all of R^n0)    line engine for 1 input, n-D engine otherwise
+``None`` (all of R^n0)    line engine for 1 input, n-D engine (:mod:`.nd`) otherwise
 ========================  =============================================================
 """
 
@@ -19,6 +19,7 @@ from ..errors import InvalidInput, WrongType
 from ..network import ReLUNet
 from ._common import check_net
 from .line import line_regions
+from .nd import nd_regions
 from .plane import plane_regions
 from .result import ExactCount
 
@@ -58,9 +59,11 @@ def exact_regions(
     ``domain``: a :class:`~tern_jax.Segment`, :class:`~tern_jax.Line`,
     :class:`~tern_jax.Plane`, :class:`~tern_jax.Box` (full-dimensional in R^n0) or ``None``
     (all of R^n0). ``engine``: "auto" (see the module table), "line", "plane" or "nd".
-    ``mode``: the arithmetic ("auto", "exact", "float64"). ``progress``: a progress bar for
-    long enumerations. Further ``options`` go to the engine (``tol``, ``keep_breakpoints``,
-    ``keep_patterns`` for the line engine; ``tol``, ``keep_cells`` for the plane engine).
+    ``mode``: the arithmetic ("auto", "exact", "float64"; the n-D engine is always exact).
+    ``progress``: a progress bar for long enumerations (n-D engine). Further ``options`` go
+    to the engine (``tol``, ``keep_breakpoints``, ``keep_patterns`` for the line engine;
+    ``tol``, ``keep_cells`` for the plane engine; ``keep_patterns``, ``max_cells`` for the
+    n-D engine, which runs on a Box or None of any input dimension, 1 and 2 included).
     """
     net = check_net(net)
     if domain is not None and not isinstance(domain, Domain):
@@ -73,7 +76,4 @@ def exact_regions(
         return line_regions(net, domain, mode=mode, **options)
     if engine == "plane":
         return plane_regions(net, domain, mode=mode, **options)
-    raise InvalidInput(
-        f"the n-dimensional exact engine is not available in this version (network with "
-        f"{net.input_dim} inputs, domain {type(domain).__name__ if domain else 'all of R^n0'})"
-    )
+    return nd_regions(net, domain, mode=mode, progress=progress, **options)

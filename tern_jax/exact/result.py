@@ -1,4 +1,4 @@
-"""ExactCount: the result record of the exact line and plane engines."""
+"""ExactCount: the result record of the exact line, plane and n-D engines."""
 
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ class ExactCount:
 
     activation_regions: int
     linear_regions: int
-    engine: str  # "line" or "plane"
+    engine: str  # "line", "plane" or "nd"
     domain: dict
     mode: str
     tolerance: float | None
@@ -47,6 +47,11 @@ class ExactCount:
     linear_breakpoints: list | None = None
     num_vertices: int | None = None
     num_edges: int | None = None
+    # n-D engine work counters: facets of the final complex (domain boundary included),
+    # vertex pairs put through the combinatorial edge test, cells cut.
+    num_facets: int | None = None
+    num_edge_tests: int | None = None
+    num_cuts: int | None = None
     version: str = field(default_factory=package_version)
     # in-memory extras (not serialised)
     patterns: np.ndarray | None = field(default=None, repr=False)
@@ -93,5 +98,10 @@ class ExactCount:
             lines.append(f"breakpoints (pattern changes inside the domain): {self.num_breakpoints}")
         if self.engine == "plane" and self.num_vertices is not None:
             lines.append(f"partition: {self.num_vertices} vertices, {self.num_edges} edges")
+        if self.engine == "nd" and self.num_vertices is not None:
+            lines.append(
+                f"partition: {self.num_vertices} vertices, {self.num_facets} facets, "
+                f"{self.num_cuts} cuts, {self.num_edge_tests} edge tests"
+            )
         lines.append(f"network {self.fingerprint}, {self.seconds:.3f} s, tern_jax {self.version}")
         return "\n".join(lines)
