@@ -30,8 +30,10 @@ class ExactCount:
     plane) are not counted. ``linear_regions``: maximal unions of *adjacent* pieces on which
     the network's output f has one affine map (along a line: one slope in t; in a plane: one
     gradient and offset in (s, t)). Both are exact partitions of the domain, not samples.
-    ``mode`` is the arithmetic: "exact" (integer/rational, no tolerance) or "float64" with
-    ``tolerance``.
+    ``mode`` is the arithmetic: "exact" (integers) or "float64" (float64 with rigorous error
+    bounds, exact where a decision is close); both give the exact counts of the network as
+    stored. ``arithmetic`` says what was used, in words. ``tolerance`` is always None (no
+    tolerance is involved; the field is kept for old readers).
     """
 
     activation_regions: int
@@ -42,6 +44,7 @@ class ExactCount:
     tolerance: float | None
     fingerprint: str
     seconds: float
+    arithmetic: str | None = None
     num_breakpoints: int | None = None
     breakpoints: list | None = None
     linear_breakpoints: list | None = None
@@ -82,7 +85,7 @@ class ExactCount:
         arith = (
             "exact partition, rational arithmetic"
             if self.mode == "exact"
-            else f"exact partition, float64 arithmetic with tolerance {self.tolerance:g}"
+            else "exact partition, filtered float64 arithmetic"
         )
         lines = [
             f"domain: {self.domain.get('description', self.domain)}",
@@ -93,5 +96,7 @@ class ExactCount:
             lines.append(f"breakpoints (pattern changes inside the domain): {self.num_breakpoints}")
         if self.engine == "plane" and self.num_vertices is not None:
             lines.append(f"partition: {self.num_vertices} vertices, {self.num_edges} edges")
+        if self.arithmetic:
+            lines.append(f"arithmetic: {self.arithmetic}")
         lines.append(f"network {self.fingerprint}, {self.seconds:.3f} s, tern_jax {self.version}")
         return "\n".join(lines)
