@@ -67,36 +67,38 @@ class PlanePartition:
         rep = np.empty(self.num_vertices, dtype=np.int64)
         rep[v] = np.repeat(np.arange(C), np.diff(starts))
         signs = Grow(self.backend.signs(self.maps, rep, np.arange(self.num_vertices)))
-        inc = signs.a[v]
-        crossed = (np.maximum.reduceat(inc, starts[:-1]) > 0) & (
-            np.minimum.reduceat(inc, starts[:-1]) < 0
-        )
-        del inc
-        for j in np.nonzero(crossed.any(axis=0))[0].tolist():
-            self._cut(signs, crossed[:, j], j)
+        crossed = _any_per_cell(signs.a > 0, v, starts) & _any_per_cell(signs.a < 0, v, starts)
+        # The zero line of every unit on every source cell it crosses, made at once.
+        rows, cols = np.nonzero(crossed)
+        self._chord_keys = rows * crossed.shape[1] + cols  # ascending
+        self._chords = self.backend.add_planes(self.maps, rows, cols)
+        for assign in _schedule(crossed):
+            self._cut(signs, assign)
         v, _, starts = self.cells.flat()
-        active = np.maximum.reduceat(signs.a[v], starts[:-1]) > 0
+        active = _any_per_cell(signs.a > 0, v, starts)
         src = self.cells.src.a.copy()
         self.maps = self.backend.select(self.maps, src, active)
         self.history.append((src, active))
         self.cells.src.buf[: self.num_cells] = np.arange(self.num_cells)
 
-    def _cut(self, signs: Grow, crossed: np.ndarray, j: int) -> None:
-        """Cut every cell crossed by unit j's zero line (``crossed``: per source cell)."""
+    def _cut(self, signs: Grow, assign: np.ndarray) -> None:
+        """Cut every cell by the unit ``assign`` gives its source cell (-1: none), if that
+        unit's zero line crosses the cell."""
         cells, backend = self.cells, self.backend
-        cand = np.nonzero(crossed[cells.src.a])[0]
+        cand = np.nonzero(assign[cells.src.a] >= 0)[0]
         v, e, offs, lens = cells.gather(cand)
-        s = signs.a[v, j]
+        unit = assign[cells.src.a[cand]]
+        s = signs.a[v, np.repeat(unit, lens)]
         cut = (np.maximum.reduceat(s, offs) > 0) & (np.minimum.reduceat(s, offs) < 0)
         if not np.any(cut):
             return
         if not np.all(cut):
             keep = np.repeat(cut, lens)
-            v, e, s, lens, cand = v[keep], e[keep], s[keep], lens[cut], cand[cut]
+            v, e, s, lens, cand, unit = v[keep], e[keep], s[keep], lens[cut], cand[cut], unit[cut]
             offs = np.concatenate([[0], np.cumsum(lens)[:-1]])
         src = cells.src.a[cand]
-        usrc, which = np.unique(src, return_inverse=True)
-        chord = backend.add_planes(self.maps, usrc, np.full(usrc.size, j))[which]
+        key = src * signs.a.shape[1] + unit
+        chord = self._chords[np.searchsorted(self._chord_keys, key)]
         # One new vertex per edge with strictly opposite signs, shared by both its cells.
         nxt = next_in_cycle(offs, lens)
         ci = np.nonzero(s * s[nxt] < 0)[0]
@@ -107,21 +109,21 @@ class PlanePartition:
         owner = np.repeat(np.arange(cand.size), lens)[fpos]
         new = backend.add_points(np.stack([e[fpos], chord[owner]], axis=1))
         self.num_vertices += new.size
-        signs.append(self._new_signs(signs, a[first], b[first], src[owner], new, j))
+        signs.append(self._new_signs(signs, a[first], b[first], src[owner], new, unit[owner]))
         w = np.full(v.size, -1, dtype=np.int64)
         w[ci] = new[inv]
         pos, neg = split_cycles(v, e, s, offs, lens, w, chord)
         cells.replace(cand, pos)
         cells.add(neg, src)
 
-    def _new_signs(self, signs: Grow, a, b, rows, new, j: int) -> np.ndarray:
-        """Signs of every unit at new vertices on edges (a, b) cut by unit j: 0 for unit j,
-        combinatorial unless the unit's signs at a and b are strictly opposite (then asked
-        of the backend)."""
+    def _new_signs(self, signs: Grow, a, b, rows, new, unit) -> np.ndarray:
+        """Signs of every unit at new vertices on edges (a, b) cut by ``unit``: 0 for that
+        unit, combinatorial unless a unit's signs at a and b are strictly opposite (then
+        asked of the backend)."""
         sa, sb = signs.a[a], signs.a[b]
         out = np.sign(sa + sb).astype(np.int8)
         need = sa * sb < 0
-        need[:, j] = False  # out[:, j] is 0: the vertex lies on unit j's line
+        need[np.arange(unit.size), unit] = False  # the vertex lies on the cutting line
         ri, rj = np.nonzero(need)
         if ri.size:
             out[ri, rj] = self.backend.sign_entries(self.maps, rows[ri], new[ri], rj)
@@ -143,7 +145,7 @@ class PlanePartition:
         same = self.backend.same(self.maps, ca, cb)
         g = coo_matrix((np.ones(int(same.sum())), (ca[same], cb[same])), shape=(C, C))
         n_lin, labels = connected_components(g, directed=False)
-        n_edges = int(np.unique(ks).size)
+        n_edges = int(ks.size - shared.size)  # an inner edge is listed by its two cells
         # Segments separating different linear regions (for pictures), plus the domain border.
         border = np.ones(ks.size, dtype=bool)
         border[shared] = False
@@ -171,3 +173,35 @@ class PlanePartition:
         if not bits:
             return np.zeros((self.num_cells, 0), dtype=bool)
         return np.concatenate(bits[::-1], axis=1)
+
+
+def _any_per_cell(bits: np.ndarray, v: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """(cells x units) bool: whether some vertex of the cell has the bit (vertices x
+    units), with cells as cycles ``v`` split at ``starts``; reduced on packed bits."""
+    packed = np.packbits(bits, axis=1)
+    per_cell = np.bitwise_or.reduceat(packed[v], starts[:-1], axis=0)
+    return np.unpackbits(per_cell, axis=1, count=bits.shape[1]).astype(bool)
+
+
+def _schedule(crossed: np.ndarray) -> list[np.ndarray]:
+    """Group the units into passes in which no source cell is crossed by two units.
+
+    ``crossed`` (source cells x units). Units whose zero lines cross disjoint sets of
+    source cells can cut in one pass: an edge crossed by a unit lies in cells crossed by
+    that unit only, so new vertices and their combinatorial signs stay consistent. First
+    fit, units crossing the most cells first. Returns per pass the unit assigned to every
+    source cell (-1: none).
+    """
+    C0, n = crossed.shape
+    used = np.zeros((C0, n), dtype=bool)  # used[c, p]: cell c has a unit in pass p
+    passes: list[np.ndarray] = []
+    for j in np.argsort(-crossed.sum(axis=0), kind="stable").tolist():
+        cells = np.nonzero(crossed[:, j])[0]
+        if cells.size == 0:
+            continue
+        p = int(np.argmin(used[cells].any(axis=0)))  # a unit meets at most n - 1 others
+        used[cells, p] = True
+        if p == len(passes):
+            passes.append(np.full(C0, -1, dtype=np.int64))
+        passes[p][cells] = j
+    return passes

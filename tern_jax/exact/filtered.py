@@ -65,6 +65,13 @@ class Radius:
         return R + 2 * ETA
 
 
+def _rowmax(value: np.ndarray) -> np.ndarray:
+    """Largest |value| of every piece's coefficient row (C, k+1), without an |value| copy."""
+    if value.shape[2] == 0:
+        return np.zeros(value.shape[:2])
+    return np.maximum(value.max(axis=2), -value.min(axis=2))
+
+
 def _to_float(v: Fraction) -> float:
     """Correctly rounded float of a rational; +-inf beyond the float range."""
     try:
@@ -120,28 +127,31 @@ class FilteredBackend(Backend):
 
     def affine(self, maps: Maps, layer: int) -> Maps:
         w, b, aw, g, up, colsum, dead = self.layers[layer]
-        C, k1, n_prev = maps.value.shape
-        value = (maps.value.reshape(C * k1, n_prev) @ w).reshape(C, k1, -1)
+        C, k1, n_prev = maps.num_pieces, self.k + 1, maps.width
+        value = np.empty((C, k1, w.shape[1]))
+        for lo, hi, v in maps.chunks():
+            value[lo:hi] = (v.reshape(-1, n_prev) @ w).reshape(hi - lo, k1, -1)
         value[:, -1, :] += b
         rad = maps.radius
         with np.errstate(invalid="ignore", over="ignore"):
-            mu = np.abs(maps.value).max(axis=2)
+            mu = maps.cache["rowmax"] if "rowmax" in maps.cache else _rowmax(maps.value)
             # 2 ETA in rho carries the entries' ETA floor through the layer (s >= colsum).
             rho = (rad.rho + g * mu) * self.lift + 2 * ETA
             s = np.where(colsum > 0, np.maximum(rad.s @ aw * up, colsum) + ETA, 0.0)
             beta = (rad.beta @ aw + g * np.abs(b)) * up + ETA
-        radius = Radius(rho, s, beta, dead)
-        return Maps(value, radius, lineage=Step(maps.lineage, layer=layer))
+        out = Maps(value, Radius(rho, s, beta, dead), lineage=Step(maps.lineage, layer=layer))
+        out.cache["rowmax"] = _rowmax(value)  # small now; bounds the masked rows later
+        return out
 
     def select(self, maps: Maps, src: np.ndarray, active: np.ndarray | None) -> Maps:
-        value = maps.value[src]
-        bits = None
-        if active is not None:
-            value *= active[:, None, :]
-            bits = np.packbits(active, axis=1)
         rad = maps.radius
+        bits = None if active is None else np.packbits(active, axis=1)
         step = Step(maps.lineage, src=np.asarray(src), bits=bits, n=maps.width)
-        return Maps(value, Radius(rad.rho[src], rad.s, rad.beta, rad.dead), lineage=step)
+        radius = Radius(rad.rho[src], rad.s, rad.beta, rad.dead)
+        out = Maps(None, radius, lineage=step, parts=(maps.value, src, active))
+        rowmax = maps.cache["rowmax"] if "rowmax" in maps.cache else _rowmax(maps.value)
+        out.cache["rowmax"] = rowmax[src]  # masking only lowers a row's largest entry
+        return out
 
     # -- hyperplanes and points -----------------------------------------------------------
     def add_planes(self, maps: Maps, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:

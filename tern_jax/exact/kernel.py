@@ -43,29 +43,70 @@ def gamma(n: int) -> float:
     return n * UNIT / (1.0 - n * UNIT)
 
 
+# Rows of selected maps masked and multiplied at a time (bounds the temporaries).
+CHUNK_ROWS = 8192
+
+
 @dataclass
 class Maps:
     """Affine maps of one layer's units on every piece: ``value`` (C, k+1, n).
 
     Exact backend: ``value`` holds integer numerators (int64 or Python ints) over the common
-    denominator ``den`` > 0. Filtered backend: float64 midpoints with ``radius`` (same shape)
-    bounding the distance to the exact value (0: exact), and ``lineage``, the record that
-    lets the backend recompute any row exactly. ``cache`` holds derived arrays.
+    denominator ``den`` > 0. Filtered backend: float64 midpoints with ``radius`` bounding
+    the distance to the exact value, and ``lineage``, the record that lets the backend
+    recompute any row exactly. ``cache`` holds derived arrays.
+
+    Maps made by :meth:`Backend.select` are lazy (``parts`` = parent values, parent row of
+    every piece, active units): the next layer's product reads them a chunk of rows at a
+    time (:meth:`chunks`), so the masked copy of every piece's maps, the largest array of
+    a refinement, is never built whole.
     """
 
-    value: np.ndarray
-    radius: np.ndarray | None = None
+    stored: np.ndarray | None
+    radius: Any = None
     den: int = 1
     lineage: Any = None
+    parts: tuple | None = None
     cache: dict = field(default_factory=dict, repr=False)
 
     @property
+    def value(self) -> np.ndarray:
+        if self.stored is None:
+            self.stored = self.masked(0, self.num_pieces)
+        return self.stored
+
+    def masked(self, lo: int, hi: int) -> np.ndarray:
+        """Rows lo:hi of a selection: parent rows with the inactive units set to 0."""
+        parent, src, active = self.parts
+        v = parent[src[lo:hi]]
+        if active is None:
+            return v
+        if v.dtype == object:
+            return np.where(active[lo:hi, None, :], v, 0)
+        np.multiply(v, active[lo:hi, None, :].view(np.uint8), out=v, casting="unsafe")
+        return v
+
+    def chunks(self):
+        """(lo, hi, values of rows lo:hi), a bounded chunk of rows at a time."""
+        C = self.num_pieces
+        if self.stored is not None:
+            yield 0, C, self.stored
+            return
+        for lo in range(0, C, CHUNK_ROWS):
+            hi = min(C, lo + CHUNK_ROWS)
+            yield lo, hi, self.masked(lo, hi)
+
+    @property
     def num_pieces(self) -> int:
-        return int(self.value.shape[0])
+        return int(self.parts[1].size if self.stored is None else self.stored.shape[0])
 
     @property
     def width(self) -> int:
-        return int(self.value.shape[2])
+        return int((self.parts[0] if self.stored is None else self.stored).shape[2])
+
+    @property
+    def dtype(self):
+        return (self.parts[0] if self.stored is None else self.stored).dtype
 
 
 class Backend:
@@ -188,6 +229,10 @@ def kernel_float(A: np.ndarray, R: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     returned covers the rounding of its own evaluation too. Copies (k = 1) are exact.
     """
     _, k, k1 = A.shape
+    if k == 1:  # (a0, a1) -> (a1, -a0): copies
+        return np.stack([A[:, 0, 1], -A[:, 0, 0]], axis=1), R[:, 0, ::-1].copy()
+    if k == 2:
+        return _cross_float(A, R)
     absA = np.abs(A)
     memo: dict = {}
 
@@ -215,6 +260,21 @@ def kernel_float(A: np.ndarray, R: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         vals.append(v if i % 2 == 0 else -v)
         bounds.append(Q * (1 + 2 * g) + 2 * g * P if g else Q)
     return np.stack(vals, axis=1), np.stack(bounds, axis=1)
+
+
+def _cross_float(A: np.ndarray, R: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`kernel_float` for k = 2: the cross product x_i = a_{i+1} b_{i+2} - a_{i+2}
+    b_{i+1} (indices mod 3) with the same bound, all three minors at once."""
+    a1, a2 = A[:, 0, [1, 2, 0]], A[:, 0, [2, 0, 1]]
+    b1, b2 = A[:, 1, [1, 2, 0]], A[:, 1, [2, 0, 1]]
+    ra1, ra2 = R[:, 0, [1, 2, 0]], R[:, 0, [2, 0, 1]]
+    rb1, rb2 = R[:, 1, [1, 2, 0]], R[:, 1, [2, 0, 1]]
+    x = a1 * b2 - a2 * b1
+    aa1, aa2, ab1, ab2 = np.abs(a1), np.abs(a2), np.abs(b1), np.abs(b2)
+    P = aa1 * ab2 + aa2 * ab1
+    Q = aa1 * rb2 + ra1 * (ab2 + rb2) + aa2 * rb1 + ra2 * (ab1 + rb1)
+    g = gamma(4)  # depth 2, plus 2 for the bound's own rounding
+    return x, Q * (1 + 2 * g) + 2 * g * P
 
 
 def reduce_rows(X: np.ndarray) -> np.ndarray:

@@ -74,8 +74,7 @@ class RationalBackend(Backend):
 
     def affine(self, maps: Maps, layer: int) -> Maps:
         wn, bn, e = self.layers[layer]
-        C, k1, n_prev = maps.value.shape
-        value = nb.matmul(maps.value.reshape(C * k1, n_prev), wn).reshape(C, k1, -1)
+        value = self._product(maps, wn)
         D = maps.den
         small = value.dtype != object and bn.dtype != object and D < nb.INT64_LIMIT
         if small and nb.maxabs(value[:, -1, :]) + nb.maxabs(bn) * D < nb.INT64_LIMIT:
@@ -84,6 +83,22 @@ class RationalBackend(Backend):
             value = nb.to_object(value)
             value[:, -1, :] = value[:, -1, :] + nb.to_object(bn) * D
         return self._reduced(value, D << e)
+
+    def _product(self, maps: Maps, wn: np.ndarray) -> np.ndarray:
+        """Every piece's maps times ``wn``, exactly; selected maps a chunk of rows at a time
+        through float64 BLAS while the magnitudes keep that exact (see arith.matmul)."""
+        C, k1, n_prev = maps.num_pieces, self.k + 1, maps.width
+        if maps.stored is None and maps.dtype != object and wn.dtype != object:
+            colsum = float(np.max(np.abs(wn.astype(np.float64)).sum(axis=0), initial=0.0))
+            # Masking only zeroes entries: the parent's magnitude bounds every chunk.
+            if float(nb.maxabs(maps.parts[0])) * colsum * (1 + 2.0**-40) <= nb.FLOAT_EXACT:
+                wf = wn.astype(np.float64)
+                value = np.empty((C, k1, wn.shape[1]), dtype=np.int64)
+                for lo, hi, v in maps.chunks():
+                    prod = v.reshape(-1, n_prev).astype(np.float64) @ wf
+                    value[lo:hi] = prod.astype(np.int64).reshape(hi - lo, k1, -1)
+                return value
+        return nb.matmul(maps.value.reshape(C * k1, n_prev), wn).reshape(C, k1, -1)
 
     def _reduced(self, value: np.ndarray, den: int) -> Maps:
         """Divide numerators and the common denominator by their gcd."""
@@ -100,13 +115,7 @@ class RationalBackend(Backend):
         return Maps(value, den=den)
 
     def select(self, maps: Maps, src: np.ndarray, active: np.ndarray | None) -> Maps:
-        value = maps.value[src]
-        if active is not None:
-            if value.dtype == object:
-                value = nb.shrink(np.where(active[:, None, :], value, 0))
-            else:
-                value *= active[:, None, :]
-        return Maps(value, den=maps.den)
+        return Maps(None, den=maps.den, parts=(maps.value, np.asarray(src), active))
 
     # -- hyperplanes and points -----------------------------------------------------------
     def add_planes(self, maps: Maps, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
