@@ -124,15 +124,15 @@ def as_fractions(values: Any, what: str) -> list[Fraction]:
 def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Exact integer ``a @ b``: int64 when provably safe, Python ints otherwise.
 
-    Below 2**53 the product runs as a float64 BLAS product, which is exact there (every
+    Below 2**53 a wide product runs as a float64 BLAS product, which is exact there (every
     product and partial sum is an integer that float64 represents) and much faster than
-    numpy's integer loop.
+    numpy's integer loop; narrow ones (inner dimension <= 16) stay in int64, as fast.
     """
     if a.dtype != object and b.dtype != object and a.shape[-1] > 0:
         # Column sums in float64 (an int64 sum could wrap around), rounded up generously.
         colsum = float(np.max(np.abs(b.astype(np.float64)).sum(axis=0), initial=0.0))
         bound = float(maxabs(a)) * colsum * (1 + 2.0**-40)
-        if bound <= FLOAT_EXACT:
+        if bound <= FLOAT_EXACT and a.shape[-1] > 16:
             return (a.astype(np.float64) @ b.astype(np.float64)).astype(np.int64)
         if bound < INT64_LIMIT:
             return a @ b

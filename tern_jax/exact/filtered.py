@@ -37,6 +37,7 @@ from ._oracle import ExactOracle, Step
 from ._store import Grow
 from .kernel import UNIT, Backend, Maps, gamma, kernel_float
 from .ordering import certified_order
+from .rational import dot_rows
 
 ETA = 2.0**-1000
 
@@ -254,9 +255,8 @@ class FilteredBackend(Backend):
         """Exact signs of unit ``cols[i]`` of piece ``rows[i]`` at point ``points[i]``."""
         self.fallbacks += int(rows.size)
         urows, inv = np.unique(rows, return_inverse=True)
-        exact = self.oracle.maps(maps.lineage, urows).value
-        M = nb.to_object(exact[inv, :, cols])
-        return nb.sign((self.oracle.points(points) * M).sum(axis=1))
+        exact = self.oracle.maps(maps.lineage, urows)
+        return nb.sign(dot_rows(self.oracle.points(points), exact, inv, cols))
 
     def coef_signs(self, maps: Maps, rows: np.ndarray, coef: int) -> np.ndarray:
         rad = maps.radius
@@ -268,7 +268,7 @@ class FilteredBackend(Backend):
         if bi.size:
             self.fallbacks += int(bi.size)
             urows, inv = np.unique(rows[bi], return_inverse=True)
-            exact = self.oracle.maps(maps.lineage, urows).value
+            exact = self.oracle.maps(maps.lineage, urows)
             sg[bi, bj] = nb.sign(exact[inv, coef, bj])
         return sg
 
@@ -285,7 +285,7 @@ class FilteredBackend(Backend):
         if unknown.size:
             self.fallbacks += int(unknown.size)
             rows = np.concatenate([a[unknown], b[unknown]])
-            exact = self.oracle.maps(maps.lineage, rows).value.reshape(len(rows), size)
+            exact = self.oracle.maps(maps.lineage, rows).reshape(len(rows), size)
             out[unknown] = np.all(exact[: unknown.size] == exact[unknown.size :], axis=1)
         return out
 

@@ -43,8 +43,8 @@ def gamma(n: int) -> float:
     return n * UNIT / (1.0 - n * UNIT)
 
 
-# Rows of selected maps masked and multiplied at a time (bounds the temporaries).
-CHUNK_ROWS = 8192
+# Entries of selected maps masked and multiplied at a time (bounds the temporaries).
+CHUNK_ENTRIES = 1 << 22
 
 
 @dataclass
@@ -92,8 +92,9 @@ class Maps:
         if self.stored is not None:
             yield 0, C, self.stored
             return
-        for lo in range(0, C, CHUNK_ROWS):
-            hi = min(C, lo + CHUNK_ROWS)
+        step = max(1, CHUNK_ENTRIES // max(1, self.parts[0][0].size))
+        for lo in range(0, C, step):
+            hi = min(C, lo + step)
             yield lo, hi, self.masked(lo, hi)
 
     @property

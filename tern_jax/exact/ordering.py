@@ -41,9 +41,18 @@ def certified_order(
     bad = ~(np.isfinite(key) & np.isfinite(err))
     key = np.where(bad, 0.0, key)
     err = np.where(bad, np.inf, err)
-    order = np.lexsort((key, groups))
-    g, k, e = groups[order], key[order], err[order]
-    link = _overlaps(g, k - e, k + e)
+    # Groups are usually intervals of a line in order (a piece's crossings lie inside it),
+    # so one stable sort by key already sorts by (group, key); check, else sort by both.
+    order = np.argsort(key, kind="stable")
+    g = groups[order]
+    if np.any(g[1:] < g[:-1]):
+        order = np.lexsort((key, groups))
+        g = groups[order]
+    k, e = key[order], err[order]
+    if keys_are_exact:  # runs are ties of equal keys
+        link = (g[1:] == g[:-1]) & (k[1:] == k[:-1])
+    else:
+        link = _overlaps(g, k - e, k + e)
     eq = np.zeros(n - 1, dtype=bool)
     if not np.any(link):
         return order, eq

@@ -34,8 +34,9 @@ def integer_layers(net: ReLUNet) -> list[tuple[np.ndarray, np.ndarray, int]]:
     return out
 
 
-def _dot_rows(P: np.ndarray, value: np.ndarray, rows: np.ndarray, cols=None) -> np.ndarray:
-    """sum_i P[:, i] * value[rows, i, cols] exactly (int64 when provably safe)."""
+def dot_rows(P: np.ndarray, value: np.ndarray, rows: np.ndarray, cols=None) -> np.ndarray:
+    """sum_i P[:, i] * value[rows, i, cols] (all units when ``cols`` is None) exactly:
+    int64 when a magnitude bound proves it safe, Python integers otherwise."""
     k1 = P.shape[1]
     sub = value[rows] if cols is None else value[rows, :, cols]
     if cols is None:
@@ -85,19 +86,23 @@ class RationalBackend(Backend):
         return self._reduced(value, D << e)
 
     def _product(self, maps: Maps, wn: np.ndarray) -> np.ndarray:
-        """Every piece's maps times ``wn``, exactly; selected maps a chunk of rows at a time
-        through float64 BLAS while the magnitudes keep that exact (see arith.matmul)."""
+        """Every piece's maps times ``wn``, exactly; selected maps a chunk of rows at a time.
+        Wide layers go through float64 BLAS while the magnitudes keep that exact (see
+        arith.matmul); narrow ones through numpy's integer product, as fast there."""
         C, k1, n_prev = maps.num_pieces, self.k + 1, maps.width
         if maps.stored is None and maps.dtype != object and wn.dtype != object:
             colsum = float(np.max(np.abs(wn.astype(np.float64)).sum(axis=0), initial=0.0))
             # Masking only zeroes entries: the parent's magnitude bounds every chunk.
-            if float(nb.maxabs(maps.parts[0])) * colsum * (1 + 2.0**-40) <= nb.FLOAT_EXACT:
-                wf = wn.astype(np.float64)
-                value = np.empty((C, k1, wn.shape[1]), dtype=np.int64)
+            bound = float(nb.maxabs(maps.parts[0])) * colsum * (1 + 2.0**-40)
+            if bound < nb.INT64_LIMIT:
+                blas = n_prev > 16 and bound <= nb.FLOAT_EXACT
+                wf = wn.astype(np.float64) if blas else wn
+                out = []
                 for lo, hi, v in maps.chunks():
-                    prod = v.reshape(-1, n_prev).astype(np.float64) @ wf
-                    value[lo:hi] = prod.astype(np.int64).reshape(hi - lo, k1, -1)
-                return value
+                    v = v.reshape(-1, n_prev)
+                    prod = (v.astype(np.float64) @ wf).astype(np.int64) if blas else v @ wf
+                    out.append(prod.reshape(hi - lo, k1, -1))
+                return out[0] if len(out) == 1 else np.concatenate(out)
         return nb.matmul(maps.value.reshape(C * k1, n_prev), wn).reshape(C, k1, -1)
 
     def _reduced(self, value: np.ndarray, den: int) -> Maps:
@@ -131,19 +136,25 @@ class RationalBackend(Backend):
     def add_points(self, planes: np.ndarray) -> np.ndarray:
         if planes.shape[0] == 0:
             return np.zeros(0, np.int64)
-        X = kernel_exact(self.planes.a[planes])
-        w = X[:, -1]
-        X = np.where((w < 0)[:, None], -X, X)
+        A = self.planes.a[planes]
+        if self.k == 1:  # the zero of a0 t + a1: t = -a1 / a0, in lowest terms, W = |a0|
+            a0, a1 = A[:, 0, 0], A[:, 0, 1]
+            T, W = np.where(a0 > 0, -a1, a1), np.abs(a0)
+            g = np.gcd(T, W)
+            X = np.stack([T // g, W // g], axis=1)
+        else:
+            X = kernel_exact(A)
+            X = reduce_rows(np.where((X[:, -1] < 0)[:, None], -X, X))
         if X.dtype == object:
             self.big = True
-        return self.points.append(reduce_rows(X))
+        return self.points.append(X)
 
     # -- signs ----------------------------------------------------------------------------
     def signs(self, maps: Maps, rows: np.ndarray, points: np.ndarray) -> np.ndarray:
-        return nb.sign(_dot_rows(self.points.a[points], maps.value, rows))
+        return nb.sign(dot_rows(self.points.a[points], maps.value, rows))
 
     def sign_entries(self, maps, rows, points, cols) -> np.ndarray:
-        return nb.sign(_dot_rows(self.points.a[points], maps.value, rows, cols))
+        return nb.sign(dot_rows(self.points.a[points], maps.value, rows, cols))
 
     def coef_signs(self, maps: Maps, rows: np.ndarray, coef: int) -> np.ndarray:
         return nb.sign(maps.value[rows, coef, :])
