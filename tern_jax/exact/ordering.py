@@ -80,17 +80,26 @@ def certified_order(
 
 
 def _overlaps(g: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-    """For sorted items, whether item i + 1's interval starts at or before the largest upper
-    end of the items before it in its group (a segmented running maximum)."""
-    n = g.size
-    rank = np.empty(n, dtype=np.int64)
-    by_hi = np.argsort(hi, kind="stable")
-    rank[by_hi] = np.arange(n)
+    """For items sorted by (group, key): whether items i and i + 1 may be out of order or
+    equal, i.e. the largest upper end of items <= i does not lie below the smallest lower
+    end of items >= i + 1 (within the group). Where it does, every item before is certainly
+    below every item after."""
     gid = np.concatenate([[0], np.cumsum(g[1:] != g[:-1])])
-    # Groups are ascending, so gid * n + rank is larger than anything of an earlier group.
-    top = np.maximum.accumulate(gid * n + rank) - gid * n
-    run_max = hi[by_hi][top]
-    return (g[1:] == g[:-1]) & (lo[1:] <= run_max[:-1])
+    top = _running_max(gid, hi)
+    rev = gid[-1] - gid[::-1]
+    bottom = -_running_max(rev, -lo[::-1])[::-1]
+    return (g[1:] == g[:-1]) & ~(top[:-1] < bottom[1:])
+
+
+def _running_max(gid: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Running maximum of ``x`` restarted at every new value of ``gid`` (ascending)."""
+    n = x.size
+    rank = np.empty(n, dtype=np.int64)
+    by_x = np.argsort(x, kind="stable")
+    rank[by_x] = np.arange(n)
+    # gid * n + rank exceeds anything of an earlier group, so the maximum restarts there.
+    best = np.maximum.accumulate(gid * n + rank) - gid * n
+    return x[by_x][best]
 
 
 def _sort_ties(order, pos, tie, num, den, eqx) -> None:
