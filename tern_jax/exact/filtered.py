@@ -35,7 +35,7 @@ from .. import arith as nb
 from ..network import ReLUNet
 from ._oracle import ExactOracle, Step
 from ._store import Grow
-from .kernel import UNIT, Backend, Maps, gamma, kernel_float
+from .kernel import CHUNK_ENTRIES, UNIT, Backend, Maps, gamma, kernel_float
 from .ordering import certified_order
 from .rational import dot_rows
 
@@ -130,9 +130,12 @@ class FilteredBackend(Backend):
         w, b, aw, g, up, colsum, dead = self.layers[layer]
         C, k1, n_prev = maps.num_pieces, self.k + 1, maps.width
         value = np.empty((C, k1, w.shape[1]))
-        for lo, hi, v in maps.chunks():
-            value[lo:hi] = (v.reshape(-1, n_prev) @ w).reshape(hi - lo, k1, -1)
-        value[:, -1, :] += b
+        rowmax = np.empty((C, k1))
+        for lo, hi, v in maps.chunks():  # product, bias and row maxima while in cache
+            out = (v.reshape(-1, n_prev) @ w).reshape(hi - lo, k1, -1)
+            out[:, -1, :] += b
+            rowmax[lo:hi] = _rowmax(out)
+            value[lo:hi] = out
         rad = maps.radius
         with np.errstate(invalid="ignore", over="ignore"):
             mu = maps.cache["rowmax"] if "rowmax" in maps.cache else _rowmax(maps.value)
@@ -141,7 +144,10 @@ class FilteredBackend(Backend):
             s = np.where(colsum > 0, np.maximum(rad.s @ aw * up, colsum) + ETA, 0.0)
             beta = (rad.beta @ aw + g * np.abs(b)) * up + ETA
         out = Maps(value, Radius(rho, s, beta, dead), lineage=Step(maps.lineage, layer=layer))
-        out.cache["rowmax"] = _rowmax(value)  # small now; bounds the masked rows later
+        out.cache["rowmax"] = rowmax  # small; bounds the masked rows of the next layer
+        # sum_i |value[c, i, j]| <= (sum_i mu[c, i]) colsum_j + |b_j|: a rank-one bound, so
+        # the decisions never build a (pieces x units) array of magnitudes.
+        out.cache["msum"] = (mu.sum(axis=1), colsum, np.abs(b) * up)
         return out
 
     def select(self, maps: Maps, src: np.ndarray, active: np.ndarray | None) -> Maps:
@@ -196,44 +202,64 @@ class FilteredBackend(Backend):
         return ids
 
     # -- signs ----------------------------------------------------------------------------
-    def _terms(self, maps: Maps) -> tuple[np.ndarray, np.ndarray]:
-        """Per piece the sum of rho over coefficients; per piece and unit the sum of
-        |value| over coefficients."""
-        if "terms" not in maps.cache:
-            maps.cache["terms"] = (maps.radius.rho.sum(axis=1), np.abs(maps.value).sum(axis=1))
-        return maps.cache["terms"]
+    def _terms(self, maps: Maps):
+        """(sum of rho over coefficients per piece, and the factors (mu_sum per piece,
+        colsum per unit, |b| per unit) of a bound on sum_i |value[c, i, j]|)."""
+        if "msum" not in maps.cache:  # maps not made by a layer: bound by the row maxima
+            mu = _rowmax(maps.value)
+            maps.cache["msum"] = (mu.sum(axis=1), np.ones(maps.width), np.zeros(maps.width))
+        return maps.radius.rho.sum(axis=1), maps.cache["msum"]
 
     def _bound(self, P, PR, maps: Maps, rows, cols=None) -> np.ndarray:
         """Bound on |float - exact| of the dot products of points (P, radius PR) with the
         maps of pieces ``rows`` (all units, or unit ``cols[i]`` for row i): with a = max |P|,
         r = max PR, R the maps' bound, it is sum_i |P_i| R_i + r sum_i (|V_i| + R_i)
-        + gamma_{k+1} a sum_i |V_i|, each factor carrying ETA."""
+        + gamma_{k+1} a sum_i |V_i|, each factor carrying ETA. Every term is a product of a
+        per-point factor and a per-unit one, so all units cost one small matrix product."""
         rad = maps.radius
-        rsum, msum = self._terms(maps)
+        rsum, (musum, colsum, absb) = self._terms(maps)
         absP = np.abs(P)
         a, r = absP.max(axis=1), PR.max(axis=1)
         alpha = (absP * rad.rho[rows]).sum(axis=1) + r * rsum[rows] + ETA
         wb = absP[:, -1] + r + ETA
         cm = r + gamma(self.k + 1) * a + ETA
         floor = 2 * (self.k + 1) * ETA * (a + r) + ETA
-        if cols is None:
-            alpha, wb, cm, floor = alpha[:, None], wb[:, None], cm[:, None], floor[:, None]
-            s, beta, ms = rad.s, rad.beta, msum[rows]
-        else:
-            s, beta, ms = rad.s[cols], rad.beta[cols], msum[rows, cols]
-        return (alpha * s + wb * beta + cm * ms + floor) * self.lift
+        left = np.stack([alpha, wb, cm * musum[rows], cm, floor], axis=1)
+        if cols is not None:
+            right = np.stack([rad.s[cols], rad.beta[cols], colsum[cols], absb[cols]], axis=1)
+            return ((left[:, :4] * right).sum(axis=1) + floor) * self.lift
+        right = np.stack([rad.s, rad.beta, colsum, absb, np.ones(maps.width)])
+        B = left @ right
+        B *= self.lift
+        return B
 
     def _decide(self, z: np.ndarray, B: np.ndarray, dead: np.ndarray):
-        """Signs of ``z`` and where they are certain (bound ``B``; ``dead``: exactly 0)."""
-        ok = (np.isfinite(z) & np.isfinite(B) & (np.abs(z) > B)) | (dead & (z == 0))
-        return np.sign(np.nan_to_num(z, posinf=1.0, neginf=-1.0)).astype(np.int8), ok
+        """Signs of ``z`` and where they are certain (bound ``B``; ``dead``: exactly 0).
+        NaN never passes |z| > B, nor does anything with B = inf; a finite-B pass with
+        z = +-inf has the right sign (an overflowed sum cannot change sign)."""
+        ok = np.abs(z) > B
+        if np.any(dead):
+            ok |= dead & (z == 0)
+        return np.sign(z).astype(np.int8), ok
 
     def signs(self, maps: Maps, rows: np.ndarray, points: np.ndarray) -> np.ndarray:
+        out = np.empty((rows.size, maps.width), dtype=np.int8)
+        step = max(1, CHUNK_ENTRIES // max(1, maps.width))
+        for lo in range(0, rows.size, step):  # temporaries stay small (cache, page faults)
+            hi = min(rows.size, lo + step)
+            out[lo:hi] = self._signs(maps, rows[lo:hi], points[lo:hi])
+        return out
+
+    def _signs(self, maps: Maps, rows: np.ndarray, points: np.ndarray) -> np.ndarray:
         P, PR = self.xmid.a[points], self.xrad.a[points]
+        V = maps.value
         with np.errstate(invalid="ignore", over="ignore"):
-            z = P[:, 0, None] * maps.value[rows, 0, :]
+            z = V[rows, 0, :]
+            z *= P[:, 0, None]
             for i in range(1, self.k + 1):
-                z += P[:, i, None] * maps.value[rows, i, :]
+                term = V[rows, i, :]
+                term *= P[:, i, None]
+                z += term
             sg, ok = self._decide(z, self._bound(P, PR, maps, rows), maps.radius.dead)
         bi, bj = np.nonzero(~ok)
         if bi.size:

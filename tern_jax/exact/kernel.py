@@ -43,8 +43,10 @@ def gamma(n: int) -> float:
     return n * UNIT / (1.0 - n * UNIT)
 
 
-# Entries of selected maps masked and multiplied at a time (bounds the temporaries).
-CHUNK_ENTRIES = 1 << 22
+# Entries processed at a time by the bulk passes (selected maps masked and multiplied, signs
+# of all units at many points): bounds the temporaries, which keeps them in cache and
+# spares page faults on big partitions.
+CHUNK_ENTRIES = 1 << 20
 
 
 @dataclass

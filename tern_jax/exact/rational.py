@@ -20,7 +20,7 @@ import numpy as np
 from .. import arith as nb
 from ..network import ReLUNet
 from ._store import Grow
-from .kernel import Backend, Maps, kernel_exact, reduce_rows
+from .kernel import CHUNK_ENTRIES, Backend, Maps, kernel_exact, reduce_rows
 from .ordering import certified_order
 
 
@@ -151,7 +151,12 @@ class RationalBackend(Backend):
 
     # -- signs ----------------------------------------------------------------------------
     def signs(self, maps: Maps, rows: np.ndarray, points: np.ndarray) -> np.ndarray:
-        return nb.sign(dot_rows(self.points.a[points], maps.value, rows))
+        out = np.empty((rows.size, maps.width), dtype=np.int8)
+        step = max(1, CHUNK_ENTRIES // max(1, maps.width))
+        for lo in range(0, rows.size, step):  # temporaries stay small
+            hi = min(rows.size, lo + step)
+            out[lo:hi] = nb.sign(dot_rows(self.points.a[points[lo:hi]], maps.value, rows[lo:hi]))
+        return out
 
     def sign_entries(self, maps, rows, points, cols) -> np.ndarray:
         return nb.sign(dot_rows(self.points.a[points], maps.value, rows, cols))
