@@ -216,11 +216,15 @@ def bench_2d_constructions(sizes, repeat):
 # -- output ---------------------------------------------------------------------------------
 
 
-def _header(args) -> str:
-    load = " / ".join(f"{x:.1f}" for x in os.getloadavg())
+def _load() -> str:
+    return " / ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+def _header(args, load_before: str) -> str:
     return (
         f"tern_jax {tj.__version__}, {platform.processor() or platform.machine()}, "
-        f"{os.cpu_count()} CPUs, load average {load} (1/5/15 min), numpy {np.__version__}, "
+        f"{os.cpu_count()} CPUs, load average {load_before} before and {_load()} after "
+        f"(1/5/15 min), numpy {np.__version__}, "
         f"BLAS threads {os.environ.get('OPENBLAS_NUM_THREADS', 'default')}, best of "
         f"{args.repeat}; counts are exact partitions (activation / linear regions)"
     )
@@ -280,6 +284,7 @@ def main(argv=None) -> int:
     ap.add_argument("--only", choices=("line", "plane", "constructions"), help="one section")
     args = ap.parse_args(argv)
     rc = regioncam_runner(args.regioncam_python)
+    load_before = _load()
     blocks = [4, 6] if args.quick else [4, 6, 8, 10]
     widths = [8, 16] if args.quick else [8, 16, 32, 64, 128, 176]
     cons = [[4, 4]] if args.quick else [[4, 4], [4, 4, 4], [4, 4, 4, 4]]
@@ -296,7 +301,7 @@ def main(argv=None) -> int:
         for r in rows:
             print(json.dumps(r, sort_keys=True))
         return 0
-    print(_header(args))
+    print(_header(args, load_before))
     _markdown(rows) if args.markdown else _text(rows)
     return 0
 

@@ -58,9 +58,10 @@ def exact_regions(
     ``domain``: a :class:`~tern_jax.Segment`, :class:`~tern_jax.Line`,
     :class:`~tern_jax.Plane`, :class:`~tern_jax.Box` (full-dimensional in R^n0) or ``None``
     (all of R^n0). ``engine``: "auto" (see the module table), "line", "plane" or "nd".
-    ``mode``: the arithmetic ("auto", "exact", "float64"). ``progress``: a progress bar for
-    long enumerations. Further ``options`` go to the engine (``tol``, ``keep_breakpoints``,
-    ``keep_patterns`` for the line engine; ``tol``, ``keep_cells`` for the plane engine).
+    ``mode``: the arithmetic ("auto", "exact", "float64"; every mode counts exactly, see
+    :mod:`tern_jax.exact.line`). ``progress``: a progress bar for long enumerations.
+    Further ``options`` go to the engine (``keep_breakpoints``, ``keep_patterns`` for the
+    line engine; ``keep_cells`` for the plane engine; ``tol`` is accepted and ignored).
     """
     net = check_net(net)
     if domain is not None and not isinstance(domain, Domain):
