@@ -13,7 +13,19 @@ from ..errors import InvalidInput, WrongType
 from ..network import ReLUNet
 from .filtered import FilteredBackend
 from .kernel import Backend
-from .rational import RationalBackend
+from .rational import RationalBackend, integer_layers
+
+# integer_layers lives with the integer backend; it stays importable from here, where the
+# engines found it before.
+__all__ = [
+    "DEFAULT_TOL",
+    "MODES",
+    "check_mode",
+    "check_net",
+    "integer_layers",
+    "make_backend",
+    "resolve_mode",
+]
 
 MODES = ("auto", "exact", "float64")
 # Accepted for compatibility and ignored: both modes give exact counts (no tolerance).

@@ -129,13 +129,18 @@ class FilteredBackend(Backend):
     def affine(self, maps: Maps, layer: int) -> Maps:
         w, b, aw, g, up, colsum, dead = self.layers[layer]
         C, k1, n_prev = maps.num_pieces, self.k + 1, maps.width
-        value = np.empty((C, k1, w.shape[1]))
+        value = None
         rowmax = np.empty((C, k1))
         for lo, hi, v in maps.chunks():  # product, bias and row maxima while in cache
             out = (v.reshape(-1, n_prev) @ w).reshape(hi - lo, k1, -1)
             out[:, -1, :] += b
             rowmax[lo:hi] = _rowmax(out)
-            value[lo:hi] = out
+            if hi - lo == C:
+                value = out
+            else:
+                if value is None:
+                    value = np.empty((C, k1, w.shape[1]))
+                value[lo:hi] = out
         rad = maps.radius
         with np.errstate(invalid="ignore", over="ignore"):
             mu = maps.cache["rowmax"] if "rowmax" in maps.cache else _rowmax(maps.value)
