@@ -98,7 +98,10 @@ def test_float64_mode_deep_construction():
     c = C.ternary_alternating(1, [3] * 6)
     r = tj.exact_regions_1d(c.net, 0, 1, mode="float64")
     assert r.activation_regions == r.linear_regions == 3**6
-    assert r.tolerance == pytest.approx(1e-9)
+    # No tolerance is involved in either mode; tol is accepted and ignored.
+    assert r.tolerance is None and "float64" in r.arithmetic
+    same = tj.exact_regions_1d(c.net, 0, 1, mode="float64", tol=0.5)
+    assert same.activation_regions == 3**6
 
 
 # -- activation vs linear, degenerate units (hand-computed) -----------------------------------
@@ -326,7 +329,7 @@ def test_cli_segment_line_json_and_plot(tmp_path, capsys):
         == 0
     )
     d = json.loads(capsys.readouterr().out)
-    assert d["activation_regions"] == 4 and d["mode"] == "float64" and d["tolerance"] == 1e-9
+    assert d["activation_regions"] == 4 and d["mode"] == "float64" and d["tolerance"] is None
     assert png.read_bytes()[:4] == b"\x89PNG"
 
 
@@ -346,7 +349,7 @@ def test_cli_errors(tmp_path, capsys):
 
 @pytest.mark.parametrize("mode", MODES)
 def test_chunked_layers_give_the_same_partition(monkeypatch, mode):
-    from tern_jax.exact import line as line_mod
+    from tern_jax.exact import _line_refine as line_mod
 
     c = C.ternary_alternating(1, [3, 2, 3])
     net = c.net

@@ -305,15 +305,13 @@ def test_cli_plane(tmp_path, capsys):
     assert "zero-width" in capsys.readouterr().err
 
 
-def test_float64_tolerance_vs_exact_stored_values():
+def test_nearly_coincident_stored_lines_counted_exactly_in_both_modes():
     # 0.1 x + 0.2 y - 0.3 and 0.3 x + 0.6 y - 0.9 are one line in real numbers but two
     # (nearly coincident) lines as stored in float64; 0.7 x - 0.7 y crosses both near (1, 1).
+    # Both modes count the network as stored, so both see the two thin slivers.
     w = np.array([[0.1, 0.3, 0.7], [0.2, 0.6, -0.7]])
     b = np.array([-0.3, -0.9, 0.0])
     net = _net([w, np.ones((3, 1))], [b, np.zeros(1)], ["relu", "identity"])
-    f = tj.exact_regions_2d(net, [0, 0], [1, 0], [0, 1], (0, 2, 0, 2))
-    assert f.mode == "float64" and f.activation_regions == 4  # the intended arrangement
-    e = tj.exact_regions_2d(net, [0, 0], [1, 0], [0, 1], (0, 2, 0, 2), mode="exact")
     # Lines crossing a convex domain in general position make 1 + lines + interior crossing
     # points regions; count the stored lines' crossings inside the box exactly.
     A = [
@@ -328,14 +326,19 @@ def test_float64_tolerance_vs_exact_stored_values():
         x, y = (b1 * c2 - b2 * c1) / det, (a2 * c1 - a1 * c2) / det
         inside += 0 < x < 2 and 0 < y < 2
     assert inside == 2  # the two stored copies of x + 2y = 3 are parallel, distinct
-    assert e.activation_regions == 1 + 3 + inside  # 6: two thin slivers
-    # Along the diagonal x = y = 2t the exact engine finds both stored crossings exactly.
-    r = tj.exact_regions_1d(net, [0, 0], [2, 2], mode="exact")
+    f = tj.exact_regions_2d(net, [0, 0], [1, 0], [0, 1], (0, 2, 0, 2))
+    e = tj.exact_regions_2d(net, [0, 0], [1, 0], [0, 1], (0, 2, 0, 2), mode="exact")
+    assert f.mode == "float64" and e.mode == "exact"
+    assert f.activation_regions == e.activation_regions == 1 + 3 + inside  # 6
+    # Along the diagonal x = y = 2t both modes find both stored crossings.
     fr = [Fraction(float(v)) for v in (0.1, 0.2, 0.3, 0.6, 0.9)]
     t1 = fr[2] / (2 * (fr[0] + fr[1]))
     t2 = fr[4] / (2 * (fr[2] + fr[3]))
+    r = tj.exact_regions_1d(net, [0, 0], [2, 2], mode="exact")
     assert t1 != t2 and r.breakpoints == sorted([t1, t2])
-    assert tj.exact_regions_1d(net, [0, 0], [2, 2], mode="float64").activation_regions == 2
+    r = tj.exact_regions_1d(net, [0, 0], [2, 2], mode="float64")
+    assert r.activation_regions == 3  # breakpoints reported as float64 approximations
+    assert r.breakpoints == pytest.approx([float(t) for t in sorted([t1, t2])], rel=1e-15)
 
 
 def test_deep_2d_construction():

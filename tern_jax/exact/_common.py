@@ -1,4 +1,5 @@
-"""Validation and arithmetic-mode selection shared by the exact engines."""
+"""Validation, arithmetic-mode selection and backend construction shared by the exact
+engines."""
 
 from __future__ import annotations
 
@@ -7,11 +8,27 @@ from typing import Any
 
 import numpy as np
 
-from ..arith import AUTO_MAX_EXPONENT, dyadic, dyadic_exponent
+from ..arith import AUTO_MAX_EXPONENT, dyadic_exponent
 from ..errors import InvalidInput, WrongType
 from ..network import ReLUNet
+from .filtered import FilteredBackend
+from .kernel import Backend
+from .rational import RationalBackend, integer_layers
+
+# integer_layers lives with the integer backend; it stays importable from here, where the
+# engines found it before.
+__all__ = [
+    "DEFAULT_TOL",
+    "MODES",
+    "check_mode",
+    "check_net",
+    "integer_layers",
+    "make_backend",
+    "resolve_mode",
+]
 
 MODES = ("auto", "exact", "float64")
+# Accepted for compatibility and ignored: both modes give exact counts (no tolerance).
 DEFAULT_TOL = 1e-9
 
 
@@ -22,27 +39,18 @@ def check_net(net: Any) -> ReLUNet:
 
 
 def check_mode(mode: str, tol: float) -> None:
+    """Validate ``mode`` and the (ignored) ``tol`` so old calls keep failing loudly on
+    nonsense values."""
     if mode not in MODES:
         raise InvalidInput(f"mode must be one of {MODES}, got {mode!r}")
     if not (isinstance(tol, (int, float)) and np.isfinite(tol) and 0 <= tol < 1):
         raise InvalidInput(f"tol must be a finite number in [0, 1), got {tol!r}")
 
 
-def integer_layers(net: ReLUNet) -> list[tuple[np.ndarray, np.ndarray, int]]:
-    """Per layer ``(Wn, bn, k)`` with ``W = Wn / 2**k`` and ``b = bn / 2**k`` exactly."""
-    out = []
-    for w, b in zip(net.weights, net.biases):
-        both = np.concatenate([np.asarray(w).ravel(), np.asarray(b).ravel()])
-        nums, k = dyadic(both)
-        wn = nums[: w.size].reshape(w.shape)
-        bn = nums[w.size :]
-        out.append((wn, bn, k))
-    return out
-
-
 def resolve_mode(mode: str, net: ReLUNet, data: list[Fraction]) -> str:
-    """Resolve "auto": "exact" when every parameter and every point coordinate is a rational
-    with a small denominator (integer, ternary, power-of-two scaled), else "float64"."""
+    """Resolve "auto" to the faster of two exact arithmetics: "exact" (integers) when every
+    parameter and every point coordinate is a rational with a small denominator (integer,
+    ternary, power-of-two scaled), else "float64" (filtered float64 with exact fallback)."""
     if mode != "auto":
         return mode
     for w, b in zip(net.weights, net.biases):
@@ -51,3 +59,9 @@ def resolve_mode(mode: str, net: ReLUNet, data: list[Fraction]) -> str:
     if any(f.denominator > 2**AUTO_MAX_EXPONENT for f in data):
         return "float64"
     return "exact"
+
+
+def make_backend(net: ReLUNet, mode: str, k: int) -> Backend:
+    """The backend of a resolved ``mode`` for a k-dimensional domain (k = 1 line, 2 plane,
+    n0 for a box of input space)."""
+    return RationalBackend(net, k) if mode == "exact" else FilteredBackend(net, k)

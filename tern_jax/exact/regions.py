@@ -59,11 +59,12 @@ def exact_regions(
     ``domain``: a :class:`~tern_jax.Segment`, :class:`~tern_jax.Line`,
     :class:`~tern_jax.Plane`, :class:`~tern_jax.Box` (full-dimensional in R^n0) or ``None``
     (all of R^n0). ``engine``: "auto" (see the module table), "line", "plane" or "nd".
-    ``mode``: the arithmetic ("auto", "exact", "float64"; the n-D engine is always exact).
-    ``progress``: a progress bar for long enumerations (n-D engine). Further ``options`` go
-    to the engine (``tol``, ``keep_breakpoints``, ``keep_patterns`` for the line engine;
-    ``tol``, ``keep_cells`` for the plane engine; ``keep_patterns``, ``max_cells`` for the
-    n-D engine, which runs on a Box or None of any input dimension, 1 and 2 included).
+    ``mode``: the arithmetic ("auto", "exact", "float64"; every mode counts exactly, see
+    :mod:`tern_jax.exact.line`; the n-D engine is always exact). ``progress``: a progress
+    bar for long enumerations (n-D engine). Further ``options`` go to the engine
+    (``keep_breakpoints``, ``keep_patterns`` for the line engine; ``keep_cells`` for the plane
+    engine; ``keep_patterns``, ``max_cells`` for the n-D engine, which runs on a Box or None
+    of any input dimension, 1 and 2 included; ``tol`` is accepted and ignored).
     """
     net = check_net(net)
     if domain is not None and not isinstance(domain, Domain):

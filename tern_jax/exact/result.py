@@ -30,8 +30,10 @@ class ExactCount:
     plane) are not counted. ``linear_regions``: maximal unions of *adjacent* pieces on which
     the network's output f has one affine map (along a line: one slope in t; in a plane: one
     gradient and offset in (s, t)). Both are exact partitions of the domain, not samples.
-    ``mode`` is the arithmetic: "exact" (integer/rational, no tolerance) or "float64" with
-    ``tolerance``.
+    ``mode`` is the arithmetic: "exact" (integers) or "float64" (float64 with rigorous error
+    bounds, exact where a decision is close); both give the exact counts of the network as
+    stored. ``arithmetic`` says what was used, in words. ``tolerance`` is always None (no
+    tolerance is involved; the field is kept for old readers).
     """
 
     activation_regions: int
@@ -42,6 +44,7 @@ class ExactCount:
     tolerance: float | None
     fingerprint: str
     seconds: float
+    arithmetic: str | None = None
     num_breakpoints: int | None = None
     breakpoints: list | None = None
     linear_breakpoints: list | None = None
@@ -87,7 +90,7 @@ class ExactCount:
         arith = (
             "exact partition, rational arithmetic"
             if self.mode == "exact"
-            else f"exact partition, float64 arithmetic with tolerance {self.tolerance:g}"
+            else "exact partition, filtered float64 arithmetic"
         )
         lines = [
             f"domain: {self.domain.get('description', self.domain)}",
@@ -103,5 +106,7 @@ class ExactCount:
                 f"partition: {self.num_vertices} vertices, {self.num_facets} facets, "
                 f"{self.num_cuts} cuts, {self.num_edge_tests} edge tests"
             )
+        if self.arithmetic:
+            lines.append(f"arithmetic: {self.arithmetic}")
         lines.append(f"network {self.fingerprint}, {self.seconds:.3f} s, tern_jax {self.version}")
         return "\n".join(lines)
