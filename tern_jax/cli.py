@@ -20,7 +20,7 @@ import sys
 from ._version import __version__
 from .errors import TernJaxError
 
-COMMANDS = ("construct", "bounds", "count", "exact", "train", "report")
+COMMANDS = ("construct", "bounds", "count", "estimate", "exact", "train", "report")
 EXIT_ERROR = 2
 EXIT_INTERRUPTED = 130
 
