@@ -223,3 +223,19 @@ def test_cli_estimate(tmp_path, capsys):
     assert "lower-bound-type" in out and "90%" in out
     assert main(["estimate", path, "-n", "200", "--domain", "gaussian"]) == 2
     assert "bounded domain" in capsys.readouterr().err
+
+
+def test_linear_regions_against_the_exact_engines():
+    # Ternary nets merge many activation regions into one linear region.
+    net = tj.random_network(2, [8, 8, 8], architecture="all_relu", seed=2)
+    ex = _exact_2d(net, -2, 2)
+    assert ex.linear_regions < ex.activation_regions  # 47 < 65
+    r = tj.estimate_regions(net, tj.Box(-2, 2), 300, seed=0, kind="linear")
+    assert r.kind == "linear regions"
+    assert r.distinct <= r.found <= ex.linear_regions
+    assert r.interval[0] <= ex.linear_regions <= r.interval[1]
+    net1 = tj.constructions.ternary_alternating(1, [3, 2]).net
+    seg = tj.estimate_regions(net1, tj.Segment([-0.5], [1.5]), 200, seed=1, kind="linear")
+    assert seg.estimate == tj.exact_regions_1d(net1, -0.5, 1.5).linear_regions
+    with pytest.raises(tj.InvalidInput, match="linear regions need exact"):
+        tj.estimate_regions(net, tj.Box(-2, 2), 100, kind="linear", volumes="monte-carlo")

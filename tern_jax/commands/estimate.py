@@ -18,7 +18,7 @@ DOMAIN_HELP = (
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser(
         "estimate",
-        help="estimated number of activation regions, with an interval",
+        help="estimated number of activation (or linear) regions, with an interval",
         description=(
             "Estimate how many activation regions of the network have positive volume in a "
             "bounded domain. M uniform draws (the same as `count` with the same seed) land in "
@@ -49,6 +49,13 @@ def add_parser(subparsers) -> None:
         default="volume",
         help="volume (Horvitz-Thompson with neighbours, default) | horvitz-thompson | "
         "hansen-hurwitz | chao1 (lower-bound-type, for comparison)",
+    )
+    p.add_argument(
+        "--kind",
+        choices=("activation", "linear"),
+        default="activation",
+        help="count activation regions (default) or linear regions (connected unions of "
+        "neighbouring regions with one affine output map; exact volumes only)",
     )
     p.add_argument(
         "--volumes",
@@ -91,6 +98,7 @@ def run(args) -> int:
         seed=args.seed,
         method=args.method,
         level=args.level,
+        kind=args.kind,
         volumes=args.volumes,
         max_draws=args.max_draws,
     )

@@ -42,8 +42,9 @@ from .horvitz import catchment_overlaps, hansen_hurwitz, horvitz_thompson, norma
 from .local import draw, local_domain
 from .montecarlo import monte_carlo_total
 from .record import METHODS, RegionEstimate
+from .units import ActivationUnits, LinearUnits
 
-KIND = "activation regions"
+KINDS = ("activation", "linear")
 VOLUMES = ("auto", "exact", "monte-carlo")
 MAX_EXACT_DIM = 6  # "auto": exact volumes (qhull) up to this many domain dimensions
 DEFAULT_MAX_DRAWS = 10**8
@@ -56,7 +57,7 @@ MASS_TOL, MASS_TOL_MIN = 1e-16, 1e-14
 ORDER = ("chao1", "hansen-hurwitz", "horvitz-thompson", "volume")
 
 
-def _check(net, n_samples, seed, methods, level, volumes, max_draws) -> None:
+def _check(net, n_samples, seed, methods, level, volumes, max_draws, kind) -> None:
     if not isinstance(net, ReLUNet):
         raise WrongType(f"net must be a tern_jax.ReLUNet, got {type(net).__name__}")
     for name, v in (("n_samples", n_samples), ("seed", seed), ("max_draws", max_draws)):
@@ -71,6 +72,8 @@ def _check(net, n_samples, seed, methods, level, volumes, max_draws) -> None:
             raise InvalidInput(f"method must be one of {sorted(METHODS)}, got {method!r}")
     if volumes not in VOLUMES:
         raise InvalidInput(f"volumes must be one of {VOLUMES}, got {volumes!r}")
+    if kind not in KINDS:
+        raise InvalidInput(f"kind must be one of {KINDS}, got {kind!r}")
     if isinstance(level, bool) or not isinstance(level, (float, int)) or not 0 < level < 1:
         raise InvalidInput(f"level must be a number in (0, 1), got {level!r}")
 
@@ -83,6 +86,7 @@ def estimate_regions(
     *,
     method: str = "volume",
     level: float = 0.95,
+    kind: str = "activation",
     volumes: str = "auto",
     max_draws: int = DEFAULT_MAX_DRAWS,
 ) -> RegionEstimate:
@@ -92,7 +96,9 @@ def estimate_regions(
     :class:`~tern_jax.Segment` (uniform law). ``n_samples`` draws, the same as
     ``count_regions(net, domain, n_samples, seed)``. ``method``: "volume" (default),
     "horvitz-thompson", "hansen-hurwitz" or "chao1" (module docstring). ``level``: the
-    interval's confidence level. ``volumes``: "exact" (interval, polygon, qhull), "monte-carlo"
+    interval's confidence level. ``kind``: "activation" regions, or "linear" regions (connected
+    unions of neighbouring regions with one affine output map, :mod:`.units`; exact volumes
+    only). ``volumes``: "exact" (interval, polygon, qhull), "monte-carlo"
     (inclusion probabilities from a stream of at most ``max_draws`` further draws,
     :mod:`.montecarlo`) or "auto" (exact up to 6 dimensions).
 
@@ -103,8 +109,8 @@ def estimate_regions(
     see it.
     """
     return compare_estimators(
-        net, domain, n_samples, seed, methods=(method,), level=level, volumes=volumes,
-        max_draws=max_draws,
+        net, domain, n_samples, seed, methods=(method,), level=level, kind=kind,
+        volumes=volumes, max_draws=max_draws,
     )[method]  # fmt: skip
 
 
@@ -116,21 +122,29 @@ def compare_estimators(
     *,
     methods=ORDER,
     level: float = 0.95,
+    kind: str = "activation",
     volumes: str = "auto",
     max_draws: int = DEFAULT_MAX_DRAWS,
 ) -> dict[str, RegionEstimate]:
     """:func:`estimate_regions` for several ``methods`` on the same draws (and regions)."""
     methods = tuple(methods)
-    _check(net, n_samples, seed, methods, level, volumes, max_draws)
+    _check(net, n_samples, seed, methods, level, volumes, max_draws, kind)
     t0 = time.perf_counter()
     local = local_domain(domain, net.input_dim)
     mc = volumes == "monte-carlo" or (volumes == "auto" and local.dim > MAX_EXACT_DIM)
+    if kind == "linear" and mc:
+        raise InvalidInput(
+            f"linear regions need exact region volumes (domains of at most {MAX_EXACT_DIM} "
+            f"dimensions, volumes='exact' or 'auto'); this one has {local.dim}"
+        )
     geometry = "none"
     if mc and "volume" in methods:
         geometry = "lp"
-    elif not mc and set(methods) - {"chao1"}:
+    elif not mc and (set(methods) - {"chao1"} or kind == "linear"):
         geometry = "exact"
-    sample = _Sample(net, local, RegionGraph(net, local, geometry), mc, int(seed), max_draws)
+    graph = RegionGraph(net, local, geometry)
+    units = LinearUnits(graph) if kind == "linear" else ActivationUnits(graph)
+    sample = _Sample(net, local, graph, units, mc, int(seed), max_draws)
     sample.locate(draw(local, int(seed), int(n_samples)), time.perf_counter() - t0)
     out = {}
     for method in sorted(set(methods), key=ORDER.index):
@@ -146,6 +160,7 @@ class _Sample:
     net: ReLUNet
     local: object
     graph: RegionGraph
+    units: object  # ActivationUnits or LinearUnits: what is counted
     mc: bool
     seed: int
     max_draws: int
@@ -168,8 +183,9 @@ class _Sample:
 
     def estimate(self, method: str, level: float, n_samples: int, before: float):
         t0 = time.perf_counter()
-        graph, m = self.graph, len(self.keys)
-        counts = collections.Counter(self.keys)
+        graph, units = self.graph, self.units
+        draws = [units.unit(k) for k in self.keys]  # the counted unit of every draw
+        m, counts = len(draws), collections.Counter(draws)
         warnings = list(self.warnings)
         costs = {"seconds_draw": self.seconds_draw}
         done = dict(graph.seconds)
@@ -179,29 +195,28 @@ class _Sample:
             var, how = abundance.chao1_variance(fof), "Chao's log-normal interval"
             found, certain, unobserved, vmethod = len(counts), len(counts), None, "none"
         else:
-            included = list(counts)
+            catch = [[u] for u in counts]
             if method == "volume":
-                graph.expand(included)
-                included = list(dict.fromkeys(q for c in graph.catchments(included) for q in c))
-                graph.expand(included)  # every included region's catchment needs its neighbours
-            catch = graph.catchments(included) if method == "volume" else [[k] for k in included]
+                nb = units.neighbours(list(counts))
+                nb = units.neighbours(list(dict.fromkeys(v for u in nb for v in [u, *nb[u]])))
+                catch = [[u, *vs] for u, vs in nb.items()]  # each included unit's catchment
             if self.mc:
                 est, var, more, notes = monte_carlo_total(
-                    self.net, self.local, self.keys, catch, m, method, self.seed, self.max_draws
+                    self.net, self.local, draws, catch, m, method, self.seed, self.max_draws
                 )
                 costs.update(more)
                 warnings.extend(notes)
                 unobserved, vmethod = None, "monte-carlo"
             else:
-                est, var = _exact_total(graph, self.keys, counts, catch, m, method)
+                est, var = _exact_total(units, draws, catch, m, method)
                 vmethod = {1: "interval", 2: "exact polygon"}.get(self.local.dim, "qhull")
-                unobserved = max(0.0, 1.0 - math.fsum(r.mass for r in graph.regions.values()))
-            found = graph.found()
+                unobserved = units.unobserved()
+            found = units.found()
             tol = max(MASS_TOL_MIN, MASS_TOL * found)
             certain = found + int(unobserved is not None and unobserved > tol)
             how = "normal, ends raised to the certain lower bound"
             if unobserved is not None and unobserved <= tol:
-                # The regions found fill the domain: the count is known (to float64 rounding).
+                # The units found fill the domain: the count is known (to float64 rounding).
                 est, var, how = float(found), 0.0, "complete: the regions found fill the domain"
             est = max(est, float(certain))
             lo, hi = normal_interval(est, var, certain, level)
@@ -219,7 +234,7 @@ class _Sample:
             level=float(level),
             n_samples=int(n_samples),
             method=method,
-            kind=KIND,
+            kind=units.kind,
             domain=self.local.description,
             seconds=before + time.perf_counter() - t0,
             distinct=len(counts),
@@ -244,11 +259,11 @@ class _Sample:
         )
 
 
-def _exact_total(graph: RegionGraph, keys, counts, catch, m: int, method: str):
+def _exact_total(units, draws, catch, m: int, method: str):
     """(estimate, variance) with exact volumes."""
     if method == "hansen-hurwitz":
-        inv = {k: 1.0 / graph.regions[k].mass for k in counts}
-        return hansen_hurwitz(np.array([inv[k] for k in keys]))
-    mass = {k: graph.regions[k].mass for c in catch for k in c}
+        inv = {u: 1.0 / units.mass(u) for u in set(draws)}
+        return hansen_hurwitz(np.array([inv[u] for u in draws]))
+    mass = {u: units.mass(u) for c in catch for u in c}
     a, pairs = catchment_overlaps(catch, mass)
     return horvitz_thompson(a, m, pairs)
