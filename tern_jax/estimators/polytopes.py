@@ -179,11 +179,13 @@ def qhull_cell(a: np.ndarray, c: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> 
     hs = np.vstack([np.hstack([a, c[:, None]]),
                     np.hstack([eye, -hi[:, None]]), np.hstack([-eye, lo[:, None]])])  # fmt: skip
     try:
-        inter = HalfspaceIntersection(hs, centre)
-        verts = inter.intersections
-        volume = float(ConvexHull(verts).volume)
+        verts = HalfspaceIntersection(hs, centre).intersections
+        volume = _hull_volume(verts)
     except QhullError as e:
-        raise InvalidInput(f"qhull could not compute a region's volume ({e})") from e
+        raise InvalidInput(
+            "qhull could not compute a region's volume (degenerate geometry); "
+            f"volumes='monte-carlo' avoids qhull ({str(e).splitlines()[0]})"
+        ) from e
     facets = []
     tol = 1e-9 * max(size, 1.0)
     on_plane = np.abs(verts @ a.T + c) <= tol  # (vertex, half-space)
@@ -193,6 +195,17 @@ def qhull_cell(a: np.ndarray, c: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> 
             continue  # touches the region in a lower-dimensional face only
         facets.append((face.mean(axis=0), a[j].copy()))
     return Cell(volume, facets)
+
+
+def _hull_volume(verts: np.ndarray) -> float:
+    """Volume of the convex hull of the vertices. Ternary networks put many vertices on
+    common hyperplanes, where qhull's exact merging can fail; it is then run again with
+    joggled input ('QJ', perturbations near 1e-11 of the size: far below the volumes'
+    other errors)."""
+    try:
+        return float(ConvexHull(verts).volume)
+    except QhullError:
+        return float(ConvexHull(verts, qhull_options="QJ").volume)
 
 
 def lp_cell(a: np.ndarray, c: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> tuple[Cell, int]:

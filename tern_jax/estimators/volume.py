@@ -167,10 +167,13 @@ class _Sample:
     keys: list = dataclasses.field(default_factory=list)
     warnings: list = dataclasses.field(default_factory=list)
     seconds_draw: float = 0.0
+    seconds_locate: float = 0.0
 
     def locate(self, y: np.ndarray, seconds_draw: float) -> None:
         self.seconds_draw = seconds_draw
+        t0 = time.perf_counter()
         keys = self.graph.locate(y)
+        self.seconds_locate = time.perf_counter() - t0
         void = sum(1 for k in keys if self.graph.regions[k].mass == 0)
         if void:
             self.warnings.append(
@@ -187,7 +190,8 @@ class _Sample:
         draws = [units.unit(k) for k in self.keys]  # the counted unit of every draw
         m, counts = len(draws), collections.Counter(draws)
         warnings = list(self.warnings)
-        costs = {"seconds_draw": self.seconds_draw}
+        # Drawing and locating the draws' regions is shared by the methods run on them.
+        costs = {"seconds_draw": self.seconds_draw, "seconds_locate": self.seconds_locate}
         done = dict(graph.seconds)
         if method == "chao1":
             fof = collections.Counter(counts.values())
@@ -225,7 +229,7 @@ class _Sample:
                 f"{graph.unresolved_facets} facet(s) led to a neighbour thinner than float64 "
                 "resolves; those neighbours were left out"
             )
-        costs.update({f"seconds_{k}": graph.seconds[k] - done[k] for k in done})
+        costs["seconds_neighbours"] = graph.seconds["neighbours"] - done["neighbours"]
         costs.update({"seconds_estimate": time.perf_counter() - t0, **graph.work})
         net = self.net
         return RegionEstimate(
