@@ -3,15 +3,18 @@
 The Horvitz-Thompson total needs 1 / pi_R for every included region, pi_R = 1 - (1 - a_R)^m
 with a_R the mass of the region's catchment B(R). Without volumes, 1 / pi_R has an unbiased
 estimate: draw fresh uniform points in blocks of m; the number K'_R of blocks up to and
-including the first one with a point in B(R) is Geometric(pi_R), so E[K'_R] = 1 / pi_R
-(and E[K'_R (K'_R - 1)] = 2 (1 - pi_R) / pi_R^2, which gives the variance). Membership in
-B(R) is pattern equality, so a draw costs one forward pass.
+including the first one with a point in B(R) is Geometric(pi_R), so E[K'_R] = 1 / pi_R, and
+for two independent such counts E[K'_R K''_R] = 1 / pi_R^2. Membership in B(R) is pattern
+equality, so a draw costs one forward pass.
 
-All regions share one stream of draws (K_R = index of the first draw in B(R), K'_R =
+All regions share a stream of draws (K_R = index of the first draw in B(R), K'_R =
 ceil(K_R / m)): the stream runs until every catchment is hit, so it costs about
 max_R 1 / a_R draws rather than their sum. Each K'_R keeps its Geometric law, so the total
-stays unbiased. The stream also counts how often each catchment region is hit, which gives
-plug-in masses for the variance's covariance terms.
+stays unbiased; but one draw resolves every catchment that holds its region, so the terms
+of one stream are correlated. :func:`monte_carlo_total` therefore runs ``REPLICATES``
+independent streams, averages their totals and takes the Monte-Carlo variance from their
+spread. The streams also count how often each catchment region is hit, which gives plug-in
+masses for the design variance's covariance terms.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from .horvitz import catchment_overlaps, hansen_hurwitz, pair_terms
 from .local import LocalDomain, stream_key
 
 STREAM_CHUNK = 65536  # draws per chunk of the stream
+REPLICATES = 8  # independent shared streams: their spread is the Monte-Carlo variance
 # Fixed odd multipliers of the 64-bit prefilter hash of pattern words (exact comparison
 # follows, so they only need to spread keys).
 _HASH = np.random.default_rng(0x5EED_C0DE).integers(1, 2**63, size=256, dtype=np.uint64) | 1
@@ -98,8 +102,10 @@ def first_hits(
     catchments: list[list[bytes]],
     seed: int,
     max_draws: int,
+    stream: int = 1,
 ) -> Stream:
-    """Run the shared stream until every catchment has a hit or ``max_draws`` are used."""
+    """Run shared stream number ``stream`` until every catchment has a hit or ``max_draws``
+    are used."""
     t0 = time.perf_counter()
     keys = list(dict.fromkeys(k for c in catchments for k in c))
     index = {k: i for i, k in enumerate(keys)}
@@ -114,7 +120,7 @@ def first_hits(
     )
     first_key = np.zeros(len(keys), np.int64)  # 1-based index of a key's first hit
     hits = np.zeros(len(keys), np.int64)
-    key = stream_key(seed, 1)
+    key = stream_key(seed, stream)
     run = _compile_stream(net, local, STREAM_CHUNK)
     draws = 0
     while draws < max_draws and len(keys):
@@ -147,31 +153,38 @@ def first_hits(
 def monte_carlo_total(net, local, keys, catch, m: int, method: str, seed: int, max_draws: int):
     """(estimate, variance, costs, warnings) of a Horvitz-Thompson total over the catchments
     ``catch`` (or, for "hansen-hurwitz", the mean over the draws ``keys`` of the single-draw
-    first-hit index, an unbiased 1 / p), from the shared stream.
+    first-hit index, an unbiased 1 / p), from ``REPLICATES`` independent shared streams.
 
-    Variance: sum of K'(K' - 1) over included regions, unbiased for the diagonal terms of the
-    design variance plus the Monte-Carlo variance (both (1 - pi) / pi^2 in expectation), and
-    for overlapping catchments the design covariances with plug-in masses (hit frequencies
-    in the stream). Covariances that sharing the stream adds are not included.
+    Estimate: the mean over the streams of sum_R K'_R. Variance: design + Monte-Carlo.
+    Monte-Carlo: the spread of the streams' totals / REPLICATES (this holds the covariances
+    that sharing a stream creates: one draw in a region resolves every catchment holding
+    it). Design, diagonal: sum_R of K'_R K''_R - (K'_R + K''_R)/2 over two independent
+    streams, unbiased for (1 - pi_R) / pi_R^2 (E[K' K''] = 1 / pi^2); design, overlapping
+    catchments: the pair terms with plug-in masses (hit frequencies over all streams).
     """
-    st = first_hits(net, local, catch, seed, max_draws)
-    resolved = st.first_hit > 0
-    costs = {"monte_carlo_draws": st.draws, "seconds_monte_carlo": st.seconds}
+    streams = [first_hits(net, local, catch, seed, max_draws, j + 1) for j in range(REPLICATES)]
+    draws = sum(st.draws for st in streams)
+    costs = {"monte_carlo_draws": draws, "seconds_monte_carlo": sum(s.seconds for s in streams)}
     warnings = []
-    if not resolved.all():
+    unresolved = int(sum((st.first_hit == 0).sum() for st in streams))
+    if unresolved:
         warnings.append(
-            f"{int((~resolved).sum())} included region(s) were not hit by {st.draws:,} "
-            "further draws: their terms are lower bounds and the estimate is biased low "
-            "(raise max_draws)"
+            f"{unresolved} first hit(s) of included regions were not found within "
+            f"{max_draws:,} further draws per stream: their terms are lower bounds and the "
+            "estimate is biased low (raise max_draws)"
         )
-    fh = np.where(resolved, st.first_hit, st.draws + 1).astype(np.float64)
+    # K_R per stream: the index of the first draw in B(R) (censored at the stream's end).
+    fh = np.stack([np.where(st.first_hit > 0, st.first_hit, st.draws + 1) for st in streams])
+    fh = fh.astype(np.float64)
     if method == "hansen-hurwitz":
         where = {c[0]: i for i, c in enumerate(catch)}
-        return (*hansen_hurwitz(fh[[where[k] for k in keys]]), costs, warnings)
-    k1 = np.ceil(fh / m)  # blocks of m draws up to the first hit: Geometric(pi_R)
-    var = float(np.sum(k1 * (k1 - 1)))
+        return (*hansen_hurwitz(fh.mean(axis=0)[[where[k] for k in keys]]), costs, warnings)
+    k = np.ceil(fh / m)  # blocks of m draws up to the first hit: Geometric(pi_R)
+    totals = k.sum(axis=1)
+    var = float(np.var(totals, ddof=1) / REPLICATES)  # Monte-Carlo, of the mean
+    var += float(np.sum(k[0] * k[1] - (k[0] + k[1]) / 2))  # design, diagonal
     if any(len(c) > 1 for c in catch):
-        mass = {k: h / max(st.draws, 1) for k, h in st.key_hits.items()}
-        a, pairs = catchment_overlaps(catch, mass)
-        var += pair_terms(a, m, pairs)
-    return float(k1.sum()), max(var, 0.0), costs, warnings
+        hits = {key: sum(st.key_hits[key] for st in streams) for key in streams[0].key_hits}
+        a, pairs = catchment_overlaps(catch, {key: h / max(draws, 1) for key, h in hits.items()})
+        var += pair_terms(a, m, pairs)  # design, overlapping catchments
+    return float(totals.mean()), max(var, 0.0), costs, warnings
