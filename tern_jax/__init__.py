@@ -45,6 +45,7 @@ if TYPE_CHECKING:  # the names below are what __getattr__ returns at run time
     )
     from .domains import Box, Gaussian, Line, Plane, Points, Segment, parse_domain
     from .errors import DamagedFile, InvalidInput, MissingFile, TernJaxError, TooLarge, WrongType
+    from .estimators import RegionEstimate, estimate_regions
     from .exact import ExactCount, exact_regions, exact_regions_1d, exact_regions_2d
     from .io import load_network
     from .netfile import save_network
@@ -80,6 +81,9 @@ _EXPORTS = {
     "exact_regions_1d": "exact",
     "exact_regions_2d": "exact",
     "ExactCount": "exact",
+    # estimators
+    "estimate_regions": "estimators",
+    "RegionEstimate": "estimators",
     "random_network": "random_nets",
 }
 _SUBMODULES = {

@@ -20,11 +20,12 @@ import sys
 from ._version import __version__
 from .errors import TernJaxError
 
-COMMANDS = ("construct", "bounds", "count", "exact", "train", "report")
+COMMANDS = ("construct", "bounds", "count", "estimate", "exact", "train", "report")
 DESCRIPTION = (
     "Count the activation regions and linear regions of ReLU networks, ternary ones first:\n"
     "exactly (along a line, in a plane), by sampling (distinct activation patterns among N\n"
-    "inputs of a domain) and by estimation (Chao1, Good-Toulmin). Every count printed says\n"
+    "inputs of a domain) and by estimation (the volume estimator with an interval; Chao1,\n"
+    "Good-Toulmin as lower-bound-type estimates). Every count printed says\n"
     "its kind, its domain and how it was obtained."
 )
 EPILOG = (
@@ -32,6 +33,7 @@ EPILOG = (
     "  tern-jax construct ternary-alternating --n0 2 --ps 3,3 --out net.npz\n"
     '  tern-jax exact net.npz --plane "0,0;1,0;0,1" --bounds 0,1,0,1\n'
     "  tern-jax count net.npz --samples 1e6 --domain box:0,1\n"
+    "  tern-jax estimate net.npz --samples 1000 --domain box:0,1\n"
     "  tern-jax bounds --n0 2 --widths 8,8\n"
     "\n"
     "Each command has its own --help; --json prints one JSON object on stdout.\n"

@@ -90,3 +90,26 @@ def test_validation():
         E.good_toulmin({1: 3}, -1)
     with pytest.raises(ValueError, match="empty"):
         E.estimate({})
+
+
+def test_good_toulmin_never_negative():
+    # Doubletons outnumber singletons: the alternating sum is negative (the issue saw -5.1,
+    # -2.4, -2.7 on a trained model); the estimate of new regions is clamped at 0.
+    f = {1: 2, 2: 10, 3: 1, 40: 5}
+    assert E.good_toulmin_raw(f, 1.0) < 0
+    assert E.good_toulmin(f, 1.0) == 0.0
+    assert E.good_toulmin({1: 1, 2: 6}, 0.5) == 0.0  # classical sum below 1 too
+    est = E.estimate(f)
+    assert est.good_toulmin_2x == 0.0 and not est.saturated
+    assert any("cannot be negative" in w for w in est.warnings)
+    rng = np.random.default_rng(3)
+    for _ in range(200):  # never negative on random tables
+        f = {k: int(v) for k, v in zip(range(1, 8), rng.integers(0, 20, size=7))}
+        if sum(f.values()):
+            assert E.good_toulmin(f, 1.0) >= 0 and E.good_toulmin(f, 0.3) >= 0
+
+
+def test_chao1_is_labelled_lower_bound_type():
+    assert "lower-bound-type" in E.chao1.__doc__
+    assert "no coverage promise" in E.chao1_ci.__doc__
+    assert "lower-bound-type" in E.abundance.__doc__

@@ -1,9 +1,19 @@
-"""Estimating how many regions a sample has not found yet (math.md section 5).
+"""Abundance estimators: what a sample's frequency table says about unseen regions
+(math.md section 5).
 
 Everything here reads the frequency-of-frequencies table ``f = {k: f_k}`` (f_k = number of
 patterns seen exactly k times) and the sample size N. What these estimate is the number of
 regions with positive mass under the *sampling law on the domain*, not the network's total.
-Pure numpy / Python; no JAX.
+
+They come from species counting, and they know nothing of geometry: a region whose mass is
+far below 1/N is, with high probability, never seen even once, and then no function of the
+frequency table can count it. Region masses of ReLU networks span many orders of magnitude,
+so on them Chao1 and its interval are **lower-bound-type** estimates: Chao1 is a lower bound
+on the expected number of regions under the sampling model (Chao 1984), and its log-normal
+interval is a statement about that bound, not a coverage promise for the true count (on the
+calibration suite it held the exact count in about half of the runs). For an estimate of
+the total with an interval that holds its level, use the volume estimator
+(:func:`tern_jax.estimate_regions`). Pure numpy / Python; no JAX.
 """
 
 from __future__ import annotations
@@ -14,7 +24,7 @@ from collections.abc import Mapping
 
 from scipy.stats import binom, norm
 
-from .errors import InvalidInput
+from ..errors import InvalidInput
 
 SATURATION_WARNING = (
     "saturated: most sampled patterns were seen only once (or nearly every sample found a "
@@ -60,7 +70,11 @@ def coverage(freq_of_freq: Mapping[int, int], n: int | None = None) -> float:
 
 
 def chao1(freq_of_freq: Mapping[int, int]) -> float:
-    """Bias-corrected Chao1: S_obs + f1 (f1 - 1) / (2 (f2 + 1)); a lower-bound estimator."""
+    """Bias-corrected Chao1: S_obs + f1 (f1 - 1) / (2 (f2 + 1)).
+
+    A lower-bound-type estimate: it estimates a lower bound of the number of regions with
+    positive mass, tight only when the unseen regions have about equal masses.
+    """
     f = _check(freq_of_freq)
     f1, f2 = f.get(1, 0), f.get(2, 0)
     return sum(f.values()) + f1 * (f1 - 1) / (2.0 * (f2 + 1))
@@ -77,7 +91,11 @@ def chao1_variance(freq_of_freq: Mapping[int, int]) -> float:
 
 
 def chao1_ci(freq_of_freq: Mapping[int, int], level: float = 0.95) -> tuple[float, float]:
-    """Chao's log-normal confidence interval for Chao1 (lower end never below S_obs).
+    """Chao's log-normal interval for Chao1 (lower end never below S_obs).
+
+    Like Chao1 itself, a lower-bound-type statement: it describes the uncertainty of Chao1,
+    which is below the true count when region masses differ, so it is no coverage promise
+    for the number of regions.
 
     With T = Chao1 - S_obs and K = exp(z sqrt(log(1 + var / T^2))), the interval is
     [S_obs + T / K, S_obs + T K]. When T = 0 (f1 <= 1) the interval is
@@ -96,8 +114,16 @@ def chao1_ci(freq_of_freq: Mapping[int, int], level: float = 0.95) -> tuple[floa
     return (s_obs + t / k, s_obs + t * k)
 
 
-def good_toulmin(freq_of_freq: Mapping[int, int], t: float = 1.0) -> float:
-    """Expected number of new patterns in t*N further samples.
+GOOD_TOULMIN_CLAMPED = (
+    "Good-Toulmin: the smoothed alternating sum came out at {raw:.3g} new regions; a number "
+    "of new regions cannot be negative, so 0 is reported (the sum goes negative when "
+    "doubletons outnumber singletons, i.e. when the regions the sample can see are nearly "
+    "all seen)"
+)
+
+
+def good_toulmin_raw(freq_of_freq: Mapping[int, int], t: float = 1.0) -> float:
+    """The Good-Toulmin sum itself, which can be negative (see :func:`good_toulmin`).
 
     For t < 1 the classical Good-Toulmin estimator -sum_k (-t)^k f_k. For t >= 1 (t = 1 is
     "how many new regions would twice the samples find") the classical sum has a variance
@@ -120,6 +146,19 @@ def good_toulmin(freq_of_freq: Mapping[int, int], t: float = 1.0) -> float:
     )
 
 
+def good_toulmin(freq_of_freq: Mapping[int, int], t: float = 1.0) -> float:
+    """Expected number of new patterns in t*N further samples, never negative.
+
+    The (smoothed) Good-Toulmin sum of :func:`good_toulmin_raw`, clamped at 0: the quantity
+    estimated is >= 0, so clamping can only move the estimate towards it (its error never
+    grows). We keep the smoothed sum rather than an estimator that is non-negative by
+    construction (e.g. Shen, Chao and Lin 2003) because its worst-case error bound (Orlitsky,
+    Suresh and Wu 2016) holds for every mass distribution, which is the point here.
+    :func:`estimate` adds a warning when the clamp acts.
+    """
+    return max(0.0, good_toulmin_raw(freq_of_freq, t))
+
+
 def is_saturated(freq_of_freq: Mapping[int, int]) -> bool:
     """True when S_obs is close to N: S_obs >= N / 2, or (with at least 10 patterns)
     singletons make up >= 90% of the patterns seen."""
@@ -133,7 +172,11 @@ def is_saturated(freq_of_freq: Mapping[int, int]) -> bool:
 
 @dataclasses.dataclass(frozen=True)
 class Estimates:
-    """Everything the sample's frequency table says about regions not yet seen."""
+    """Everything the sample's frequency table says about regions not yet seen.
+
+    ``chao1`` and ``chao1_ci`` are lower-bound-type estimates (see the module docstring);
+    ``good_toulmin_2x`` (new regions N more samples would find) is >= 0 or None.
+    """
 
     n_samples: int
     observed: int
@@ -152,13 +195,20 @@ def estimate(freq_of_freq: Mapping[int, int], n: int | None = None) -> Estimates
     if n == 0:
         raise InvalidInput("no samples: the frequency table is empty")
     sat = is_saturated(f)
+    warnings = [SATURATION_WARNING] if sat else []
+    gt = None
+    if not sat:
+        raw = good_toulmin_raw(f, 1.0)
+        gt = max(0.0, raw)
+        if raw < 0:
+            warnings.append(GOOD_TOULMIN_CLAMPED.format(raw=raw))
     return Estimates(
         n_samples=n,
         observed=sum(f.values()),
         coverage=coverage(f),
         chao1=None if sat else chao1(f),
         chao1_ci=None if sat else chao1_ci(f),
-        good_toulmin_2x=None if sat else good_toulmin(f, 1.0),
+        good_toulmin_2x=gt,
         saturated=sat,
-        warnings=(SATURATION_WARNING,) if sat else (),
+        warnings=tuple(warnings),
     )
