@@ -19,6 +19,7 @@ from matplotlib.ticker import (
 )
 from tqdm import tqdm
 
+from tern_jax.plots import save_figure
 from tern_jax.report import write_report, write_study
 
 __all__ = ["log_ticks", "plt", "save", "status", "study_main"]
@@ -27,10 +28,8 @@ __all__ = ["log_ticks", "plt", "save", "status", "study_main"]
 def save(fig, out_dir: str, name: str, rect=(0, 0, 1, 1)) -> str:
     """Save a matplotlib figure as PNG into ``out_dir``; returns the file name. ``rect``: the
     part of the figure the axes may fill (leave room for a figure legend)."""
-    os.makedirs(out_dir, exist_ok=True)
     fig.tight_layout(rect=rect)
-    fig.savefig(os.path.join(out_dir, name), dpi=110)
-    plt.close(fig)
+    save_figure(fig, os.path.join(out_dir, name), dpi=110)
     return name
 
 

@@ -16,6 +16,7 @@ import numpy as np
 from .errors import InvalidInput
 from .exact.line import line_values
 from .exact.result import ExactCount
+from .fileio import atomic_path
 from .network import ReLUNet
 
 # What the colours and lines of a partition picture mean (also used in figure captions).
@@ -38,11 +39,15 @@ def _pyplot():
     return plt
 
 
-def _out_path(path: str | os.PathLike) -> str:
-    path = os.fspath(path)
-    parent = os.path.dirname(os.path.abspath(path))
-    os.makedirs(parent, exist_ok=True)
-    return path
+def save_figure(fig, path: str | os.PathLike, **savefig_kwargs) -> str:
+    """Write ``fig`` as ``path`` atomically (an unwritable path is an InvalidInput naming
+    it) and close it; returns the path."""
+    try:
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, **savefig_kwargs)
+    finally:
+        _pyplot().close(fig)
+    return os.fspath(path)
 
 
 def pattern_color(bits: Sequence[bool] | np.ndarray) -> tuple[float, float, float]:
@@ -119,9 +124,7 @@ def plot_plane_partition(
             va="top",
             wrap=True,
         )
-    path = _out_path(path)
-    fig.savefig(path, dpi=dpi, bbox_inches="tight")
-    plt.close(fig)
+    path = save_figure(fig, path, dpi=dpi, bbox_inches="tight")
     return path
 
 
@@ -173,9 +176,7 @@ def plot_line_function(
     full = "; ".join([t for t in (title, *notes) if t])
     if full:
         ax.set_title(full, fontsize=9)
-    path = _out_path(path)
-    fig.savefig(path, dpi=dpi, bbox_inches="tight")
-    plt.close(fig)
+    path = save_figure(fig, path, dpi=dpi, bbox_inches="tight")
     return path
 
 
@@ -231,9 +232,7 @@ def plot_region_series(series: Sequence[dict], path: str | os.PathLike) -> str:
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
     fig.tight_layout()
-    out = _out_path(path)
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
+    out = save_figure(fig, path, dpi=110)
     return out
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import html
+import io
 import json
 import os
 import re
@@ -24,6 +25,7 @@ from typing import Any
 from markdown_it import MarkdownIt
 
 from .errors import DamagedFile, InvalidInput, MissingFile
+from .fileio import atomic_write_text
 from .records import package_version, to_jsonable
 
 STUDY_FILE = "study.json"
@@ -93,12 +95,13 @@ def write_study(result: StudyResult, run_dir: str | os.PathLike) -> str:
         if not os.path.isfile(os.path.join(d, fig.path)):
             raise InvalidInput(f"study {result.name!r}: figure {fig.path!r} was not written")
     for t in result.tables:
-        with open(os.path.join(d, f"{t.name}.csv"), "w", newline="") as fh:
-            w = csv.writer(fh)
-            w.writerow(t.columns)
-            w.writerows(to_jsonable(t.rows))
-    with open(os.path.join(d, STUDY_FILE), "w") as fh:
-        json.dump(to_jsonable(result), fh, indent=1, sort_keys=True)
+        buf = io.StringIO(newline="")
+        w = csv.writer(buf)
+        w.writerow(t.columns)
+        w.writerows(to_jsonable(t.rows))
+        atomic_write_text(os.path.join(d, f"{t.name}.csv"), buf.getvalue())
+    text = json.dumps(to_jsonable(result), indent=1, sort_keys=True)
+    atomic_write_text(os.path.join(d, STUDY_FILE), text)
     return d
 
 
@@ -224,8 +227,6 @@ def write_report(run_dir: str | os.PathLike, title: str = "tern_jax report") -> 
     run_dir = os.fspath(run_dir)
     studies = load_studies(run_dir)
     path = os.path.join(run_dir, "report.md")
-    with open(path, "w") as fh:
-        fh.write(render_markdown(studies, title))
-    with open(os.path.join(run_dir, "report.html"), "w") as fh:
-        fh.write(render_html(studies, title))
+    atomic_write_text(path, render_markdown(studies, title))
+    atomic_write_text(os.path.join(run_dir, "report.html"), render_html(studies, title))
     return path

@@ -115,3 +115,18 @@ def test_a_damaged_latest_checkpoint_names_the_newest_intact_step(tmp_path, caps
     assert "step=100" in capsys.readouterr().err
     assert tj.load_network(series / "100") == nets[100]
     assert tj.load_network(series, step=100) == nets[100]
+
+
+def test_an_unwritable_plot_keeps_the_exact_result(tmp_path, capsys):
+    path = tmp_path / "net.npz"
+    tj.save_network(tj.constructions.ternary_alternating(1, [3]).net, path)
+    blocker = tmp_path / "a_file"
+    blocker.write_text("")
+    argv = ["exact", str(path), "--segment", "0;1", "--plot", str(blocker / "p.png")]
+    assert main(argv) == 2
+    out, err = capsys.readouterr()
+    assert "activation regions" in out and ": 3" in out  # the counts came out first
+    assert "cannot write" in err and "p.png" in err
+    assert main([*argv, "--json"]) == 2
+    out, _ = capsys.readouterr()
+    assert '"activation_regions": 3' in out

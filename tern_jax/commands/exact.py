@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from fractions import Fraction
 
-from ..errors import InvalidInput
+from ..errors import InvalidInput, TernJaxError
 
 
 def add_parser(subparsers) -> None:
@@ -174,19 +174,25 @@ def run(args: argparse.Namespace) -> int:
         raise InvalidInput("--max-cells applies to the n-D engine only")
     show = not (args.quiet or args.json) and sys.stderr.isatty()
     res = exact_regions(net, domain, engine=engine, mode=args.mode, progress=show, **options)
-    plot = None
+    plot = plot_error = None
     if args.plot:
-        plot = plots.plot_exact(net, res, args.plot)
+        try:
+            plot = plots.plot_exact(net, res, args.plot)
+        except TernJaxError as e:  # the counts are printed all the same, then the error
+            plot_error = e
     if args.json:
         d = res.to_dict()
         d["plot"] = plot
         d["network"] = net.summary()
         emit_json(d)
-        return 0
-    print(net.summary())
-    print(res.summary())
-    if res.engine == "line" and res.breakpoints is not None and 0 < len(res.breakpoints) <= 20:
-        print("breakpoints (t): " + ", ".join(str(t) for t in res.breakpoints))
-    if plot:
-        print(f"wrote {plot}")
+    else:
+        print(net.summary())
+        print(res.summary())
+        if res.engine == "line" and res.breakpoints is not None and len(res.breakpoints) <= 20:
+            if res.breakpoints:
+                print("breakpoints (t): " + ", ".join(str(t) for t in res.breakpoints))
+        if plot:
+            print(f"wrote {plot}")
+    if plot_error is not None:
+        raise plot_error
     return 0

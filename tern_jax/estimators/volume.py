@@ -225,8 +225,8 @@ class _Sample:
                     float(found),
                     0.0,
                     (
-                        "complete: the regions found fill the domain to float64 resolution (regions "
-                        f"of relative volume below {tol:.0e} in all cannot be seen)"
+                        "complete: the regions found fill the domain to float64 resolution "
+                        f"(regions of relative volume below {tol:.0e} in all cannot be seen)"
                     ),
                 )
             est = max(est, float(certain))
