@@ -113,14 +113,18 @@ def test_count_table_matches_code_and_engines(row):
         c.activation_regions_total,
     ]
     assert stated == closed
-    # the exact engines: the unit cube, and all of R^n0 (n0 = 2: a square holding every
-    # breakpoint, which lie in [0, 2] for these networks)
+    # the exact engines: the unit cube, and all of R^n0 (line engine for n0 = 1; n0 = 2: the
+    # plane engine on a square holding every breakpoint, which lie in [0, 2] for these
+    # networks; n0 >= 3: the n-D engine, over all of R^n0 by homogenisation)
     if c.net.input_dim == 1:
         cube = tj.exact_regions_1d(c.net, 0, 1)
         whole = tj.exact_regions_1d(c.net, None, None)
-    else:
+    elif c.net.input_dim == 2:
         cube = tj.exact_regions_2d(c.net, [0, 0], [1, 0], [0, 1], bounds=(0, 1, 0, 1))
         whole = tj.exact_regions_2d(c.net, [0, 0], [1, 0], [0, 1], bounds=(-16, 17, -16, 17))
+    else:
+        cube = tj.exact_regions(c.net, tj.Box(0, 1))
+        whole = tj.exact_regions(c.net, None)
     assert [cube.linear_regions, cube.activation_regions] == [stated[0], stated[2]]
     if stated[1] is not None:
         assert [whole.linear_regions, whole.activation_regions] == [stated[1], stated[3]]

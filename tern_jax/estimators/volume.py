@@ -4,7 +4,7 @@ For x uniform on a bounded domain D, E[vol(D) / vol(R(x) ∩ D)] is exactly the 
 activation regions with positive volume in D (each region R contributes its mass p_R times
 1 / p_R). Every sampled point's region is an H-polytope known from its pattern, so its mass
 can be computed (:mod:`.polytopes`), and so can its neighbours across its facets
-(:mod:`.graph`). The methods (docs: ``docs/estimators_section.md``):
+(:mod:`.graph`). The methods (docs: math.md 5.7-5.14):
 
 - ``"volume"`` (default): Horvitz-Thompson over the sampled regions *and their neighbours*,
   a region being included when a draw lands in it or in a neighbour (adaptive cluster
