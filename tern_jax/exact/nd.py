@@ -151,8 +151,9 @@ def nd_regions(
     """The n-D engine: exact activation and linear regions on a full-dimensional
     :class:`~tern_jax.Box` of R^n0, or on all of R^n0 (``domain=None``), for any n0.
 
-    ``mode``: "auto" or "exact" (the engine is exact for every network; "float64" is
-    refused). ``progress``: a progress bar over the ReLU units (tqdm). ``keep_patterns``:
+    ``mode``: "auto", "exact" or "float64": accepted for a uniform call signature; the
+    engine computes in exact integers whatever the mode (as the line and plane engines, it
+    gives the same counts in every mode). ``progress``: a progress bar over the ReLU units (tqdm). ``keep_patterns``:
     keep the activation pattern of every region in the result (``None``: when at most 50000).
     ``max_cells``: stop with :class:`~tern_jax.TooLarge` once the partition has more cells
     (memory grows with the number of regions). ``tol`` is accepted for a uniform call
@@ -162,11 +163,6 @@ def nd_regions(
     net = check_net(net)
     if mode not in MODES:
         raise InvalidInput(f"mode must be one of {MODES}, got {mode!r}")
-    if mode == "float64":
-        raise InvalidInput(
-            "the n-D engine counts in exact arithmetic only (every float64 network is a "
-            "dyadic rational one); use mode='exact' or 'auto'"
-        )
     if max_cells is not None and (isinstance(max_cells, bool) or int(max_cells) < 1):
         raise InvalidInput(f"max_cells must be a positive integer or None, got {max_cells!r}")
     work, lo, hi, dom, homog = _domain(net, domain)
