@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from . import bounds as _b
+from .checks import check_int, check_ints
 from .errors import InvalidInput
 from .limits import check_dense_network
 from .network import ReLUNet
@@ -207,7 +208,7 @@ def _check_size(name: str, n0: int, widths: Sequence[int]) -> None:
 
 
 def _check_n0(n0) -> int:
-    return _b._check_int(n0, "n0", 1)
+    return check_int(n0, "n0", 1)
 
 
 # -- math.md 3.2 ----------------------------------------------------------------------------
@@ -221,8 +222,8 @@ def ternary_alternating(n0: int, ps: Sequence[int]) -> Construction:
     open unit cube.
     """
     n0 = _check_n0(n0)
-    ps = _b._check_list(ps, "ps", 1)
-    _check_size("ternary_alternating", n0, _b._alternating_widths(n0, ps, all_relu=False))
+    ps = check_ints(ps, "ps", 1)
+    _check_size("ternary_alternating", n0, _b.alternating_widths(n0, ps, all_relu=False))
     layers, _ = _alternating_layers(ps)
     counts = _b.ternary_alternating_counts(n0, ps)
     return _make(
@@ -262,9 +263,9 @@ def ternary_all_relu(n0: int, ps: Sequence[int], form: str = "generic") -> Const
     function on the unit cube only.
     """
     n0 = _check_n0(n0)
-    ps = _b._check_list(ps, "ps", 1)
-    _b._check_form(form)
-    _check_size("ternary_all_relu", n0, _b._alternating_widths(n0, ps, form == "generic"))
+    ps = check_ints(ps, "ps", 1)
+    _b.check_form(form)
+    _check_size("ternary_all_relu", n0, _b.alternating_widths(n0, ps, form == "generic"))
     layers, signs = _alternating_layers(ps)
     out: list[_Layer] = []
     flip_next = None  # how the next layer re-reads a converted identity layer
@@ -313,8 +314,8 @@ def ternary_real_bias(n0: int, ks: Sequence[int], m: int) -> Construction:
     Exact count: prod (k_l + 1)^n0 (m + 1)^n0 linear regions on the unit cube for m >= 2.
     """
     n0 = _check_n0(n0)
-    ks = _b._check_list(ks, "ks", 1, allow_empty=True)
-    m = _b._check_int(m, "m", 1)
+    ks = check_ints(ks, "ks", 1, allow_empty=True)
+    m = check_int(m, "m", 1)
     _check_size("ternary_real_bias", n0, [*(2 * n0 * k for k in ks), n0 * m])
     layers: list[_Layer] = []
     # The current coordinate value is u = src . h + const (h: previous layer's units).
@@ -370,7 +371,7 @@ def montufar(n0: int, widths: Sequence[int]) -> Construction:
     unit cube. Hypothesis: every n_l >= n0.
     """
     n0 = _check_n0(n0)
-    ws = _b._check_list(widths, "widths", 1)
+    ws = check_ints(widths, "widths", 1)
     _check_size("montufar", n0, ws)
     counts = _b.montufar_zigzag_counts(n0, ws)  # checks n_l >= n0
     ps = [w // n0 for w in ws]

@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from .arith import as_fractions
+from .checks import check_int
 from .errors import DamagedFile, InvalidInput, MissingFile, WrongType
 
 __all__ = [
@@ -86,11 +87,7 @@ def exact_vector(value: Any, what: str, dim: int | None = None) -> list[Fraction
 
 
 def _check_dim(input_dim: Any) -> int:
-    if isinstance(input_dim, bool) or not isinstance(input_dim, (int, np.integer)):
-        raise WrongType(f"input_dim must be an integer, got {type(input_dim).__name__}")
-    if input_dim < 1:
-        raise InvalidInput(f"input_dim must be >= 1, got {input_dim}")
-    return int(input_dim)
+    return check_int(input_dim, "input_dim", 1)
 
 
 def _infinite_end(value: Any) -> int:

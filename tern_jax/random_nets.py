@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from .checks import check_int, check_ints
 from .errors import InvalidInput
 from .limits import check_dense_network
 from .network import ACTIVATIONS, ReLUNet
@@ -50,11 +51,9 @@ def random_network(
     ``weights="gaussian"``: weights N(0, 1/fan_in), biases N(0, bias_std^2).
     The output layer's bias is 0 (it moves no boundary). Deterministic in ``seed``.
     """
-    if not (isinstance(input_dim, int) and input_dim >= 1):
-        raise InvalidInput(f"input_dim must be a positive integer, got {input_dim!r}")
-    widths = list(widths)
-    if not widths or any(not isinstance(w, (int, np.integer)) or w < 1 for w in widths):
-        raise InvalidInput(f"widths must be a non-empty list of positive integers, got {widths!r}")
+    input_dim = check_int(input_dim, "input_dim", 1)
+    output_dim = check_int(output_dim, "output_dim", 1)
+    widths = list(check_ints(widths, "widths", 1))
     if weights not in ("ternary", "gaussian"):
         raise InvalidInput(f"weights must be 'ternary' or 'gaussian', got {weights!r}")
     tags = hidden_tags(architecture, len(widths))

@@ -153,7 +153,8 @@ def nd_regions(
 
     ``mode``: "auto", "exact" or "float64": accepted for a uniform call signature; the
     engine computes in exact integers whatever the mode (as the line and plane engines, it
-    gives the same counts in every mode). ``progress``: a progress bar over the ReLU units (tqdm). ``keep_patterns``:
+    gives the same counts in every mode). ``progress``: a progress bar over the ReLU units
+    (tqdm). ``keep_patterns``:
     keep the activation pattern of every region in the result (``None``: when at most 50000).
     ``max_cells``: stop with :class:`~tern_jax.TooLarge` once the partition has more cells
     (memory grows with the number of regions). ``tol`` is accepted for a uniform call
