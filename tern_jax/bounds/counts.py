@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from ..checks import check_int, check_ints
 from ..errors import InvalidInput
-from .intmath import _pow, _prod
+from .intmath import _pow, _prod, require_widths
 
 # -- math.md section 3: exact counts of the constructions -----------------------------------
 
@@ -115,9 +115,5 @@ def montufar_zigzag_counts(n0: int, widths: Sequence[int]) -> RegionCounts:
     """
     n0 = check_int(n0, "n0", 1)
     ws = check_ints(widths, "widths", 1)
-    for i, w in enumerate(ws):
-        if w < n0:
-            raise InvalidInput(
-                f"montufar construction needs every n_l >= n0: widths[{i}] = {w} < n0 = {n0}"
-            )
+    require_widths(ws, n0, "montufar construction", "n0")
     return ternary_alternating_counts(n0, [w // n0 for w in ws])

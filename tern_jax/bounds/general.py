@@ -10,7 +10,7 @@ import itertools
 from collections.abc import Sequence
 
 from ..checks import check_int, check_ints
-from ..errors import InvalidInput, TooLarge
+from ..errors import TooLarge
 from .intmath import (
     MAX_BITS,
     MAX_DP_OPS,
@@ -19,6 +19,7 @@ from .intmath import (
     _prod,
     _sum_binom,
     _too_large,
+    require_widths,
 )
 
 # -- math.md section 2: general ReLU networks -----------------------------------------------
@@ -42,11 +43,7 @@ def montufar2014(n0: int, widths: Sequence[int]) -> int:
     """
     n0 = check_int(n0, "n0", 1)
     ws = check_ints(widths, "widths", 1)
-    for i, w in enumerate(ws):
-        if w < n0:
-            raise InvalidInput(
-                f"montufar2014 hypothesis 'every n_l >= n0' fails: widths[{i}] = {w} < n0 = {n0}"
-            )
+    require_widths(ws, n0, "montufar2014", "n0")
     what = "montufar2014"
     return _prod([*(_pow(w // n0, n0, what) for w in ws[:-1]), _sum_binom(ws[-1], n0)], what)
 
@@ -59,12 +56,7 @@ def serra2018_lower(n0: int, widths: Sequence[int]) -> int:
     """
     n0 = check_int(n0, "n0", 1)
     ws = check_ints(widths, "widths", 1)
-    for i, w in enumerate(ws):
-        if w < 3 * n0:
-            raise InvalidInput(
-                f"serra2018_lower hypothesis 'every n_l >= 3 n0' fails: widths[{i}] = {w} "
-                f"< 3 n0 = {3 * n0}"
-            )
+    require_widths(ws, 3 * n0, "serra2018_lower", "3 n0")
     what = "serra2018_lower"
     return _prod([*(_pow(w // n0 + 1, n0, what) for w in ws[:-1]), _sum_binom(ws[-1], n0)], what)
 
@@ -146,10 +138,5 @@ def exact_max_1d(widths: Sequence[int]) -> int:
     every n_l >= 3 (the lower bound's hypothesis with n0 = 1).
     """
     ws = check_ints(widths, "widths", 1)
-    for i, w in enumerate(ws):
-        if w < 3:
-            raise InvalidInput(
-                f"exact_max_1d hypothesis 'every n_l >= 3' (Serra's lower bound with n0 = 1) "
-                f"fails: widths[{i}] = {w}"
-            )
+    require_widths(ws, 3, "exact_max_1d (Serra's lower bound with n0 = 1)", "3")
     return _prod(w + 1 for w in ws)

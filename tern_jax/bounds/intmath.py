@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 import math
 
-from ..errors import TooLarge
+from ..errors import InvalidInput, TooLarge
 
 # Exact integers beyond this many bits (~18,000 decimal digits) are refused up front: past
 # there big-integer arithmetic takes seconds to minutes and the digits say nothing more
@@ -63,3 +63,14 @@ def _sum_binom(n: int, d: int) -> int:
         term = term * (n - j + 1) // j
         total += term
     return total
+
+
+def require_widths(widths: tuple[int, ...], minimum: int, what: str, bound: str) -> None:
+    """Raise InvalidInput unless every width is at least ``minimum`` (``bound`` writes the
+    hypothesis, e.g. "3 n0"), naming the first width that fails."""
+    for i, w in enumerate(widths):
+        if w < minimum:
+            raise InvalidInput(
+                f"{what} hypothesis 'every n_l >= {bound}' fails: widths[{i}] = {w} < "
+                f"{bound} = {minimum}"
+            )
