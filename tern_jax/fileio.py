@@ -4,8 +4,9 @@ Every writer goes to a temporary file in the target's own directory (same file s
 the final ``os.replace`` is atomic), flushes and fsyncs it, renames it over the target, and
 fsyncs the directory so the rename itself survives a crash. When the writer fails, the
 temporary file is removed and the previous file stays as it was. A process killed mid-write
-leaves only a temporary file, named ``.<name>.<pid>.<token>.tmp<suffix>``; :func:`is_temp_name`
-recognises those so that the owner of a directory can clear them away later. A path that
+leaves only a temporary file, named ``.<name>.<pid>.<token>.tmp<suffix>``; the next write of
+the same file removes those whose process is gone (:func:`clear_dead_temps`), and
+:func:`is_temp_name` recognises them for owners of a whole directory. A path that
 cannot be written (permission denied, a directory, disk full) raises
 :class:`~tern_jax.errors.InvalidInput` naming it, never a bare ``OSError``.
 """
@@ -24,12 +25,39 @@ import numpy as np
 
 from .errors import DamagedFile, InvalidInput, MissingFile, TernJaxError
 
-_TEMP = re.compile(r"^\..+\.\d+\.[0-9a-f]{8}\.tmp(\.[^./]*)?$")
+_TEMP = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)\.[0-9a-f]{8}\.tmp(\.[^./]*)?$")
 
 
 def is_temp_name(name: str) -> bool:
     """True for the name of a temporary file left by an interrupted atomic write."""
     return bool(_TEMP.match(name))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):  # someone else's process: assume it is alive
+        return True
+    return True
+
+
+def clear_dead_temps(directory: str, name: str) -> list[str]:
+    """Remove the temporary files that killed writers of ``directory/name`` left behind
+    (their process is gone); a live writer's temporary file is kept. Returns the names."""
+    removed = []
+    try:
+        entries = os.listdir(directory)
+    except OSError:
+        return removed
+    for entry in entries:
+        m = _TEMP.match(entry)
+        if m and m.group("name") == name and not _alive(int(m.group("pid"))):
+            with contextlib.suppress(OSError):
+                os.remove(os.path.join(directory, entry))
+                removed.append(entry)
+    return removed
 
 
 def _fsync_dir(directory: str) -> None:
@@ -63,6 +91,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[str]:
         os.makedirs(directory, exist_ok=True)
     except OSError as e:
         raise InvalidInput(f"cannot write {given!r}: {e.strerror or e}") from e
+    clear_dead_temps(directory, name)  # left by writers killed mid-write (kill -9, power)
     suffix = os.path.splitext(name)[1]
     tmp = os.path.join(directory, f".{name}.{os.getpid()}.{secrets.token_hex(4)}.tmp{suffix}")
     try:

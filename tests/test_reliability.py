@@ -130,3 +130,49 @@ def test_an_unwritable_plot_keeps_the_exact_result(tmp_path, capsys):
     assert main([*argv, "--json"]) == 2
     out, _ = capsys.readouterr()
     assert '"activation_regions": 3' in out
+
+
+# -- kills and concurrent writers (subprocesses) -------------------------------------------
+def _construct(out, ps, force=True):
+    import subprocess
+    import sys
+
+    argv = [sys.executable, "-m", "tern_jax.cli", "construct", "ternary-alternating",
+            "--ps", ps, "--out", str(out)] + (["--force"] if force else [])  # fmt: skip
+    return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def test_two_writers_on_one_path_leave_one_complete_file(tmp_path):
+    out = tmp_path / "net.npz"
+    expected = {
+        tj.constructions.ternary_alternating(1, [p]).net.fingerprint for p in (40, 41)
+    }
+    for _ in range(3):
+        procs = [_construct(out, "40"), _construct(out, "41")]
+        for p in procs:
+            assert p.wait(timeout=300) == 0, p.stderr.read().decode()
+        assert tj.load_network(out).fingerprint in expected
+    assert [p.name for p in tmp_path.iterdir()] == ["net.npz"]  # no temporary left
+
+
+def test_kill_9_at_random_points_leaves_the_old_file_or_the_new_one(tmp_path):
+    """construct and report killed at random moments: the previous file stays intact or the
+    new one is complete, and the next write clears the killed writer's temporary file."""
+    import random
+    import signal
+    import time
+
+    out = tmp_path / "net.npz"
+    old = tj.constructions.ternary_alternating(1, [3]).net
+    tj.save_network(old, out)
+    new = tj.constructions.ternary_alternating(1, [300]).net  # ~1 MB: a write takes a while
+    rng = random.Random(0)
+    for _ in range(6):
+        proc = _construct(out, "300")
+        time.sleep(rng.uniform(0.2, 3.0))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        got = tj.load_network(out)  # never damaged
+        assert got in (old, new)
+        tj.save_network(old, out)  # the next write also clears dead writers' temporaries
+        assert [p.name for p in tmp_path.iterdir()] == ["net.npz"]
