@@ -49,6 +49,7 @@ import numpy as np
 from flax import nnx
 
 from .errors import InvalidInput, WrongType
+from .forward import outputs, pattern_bits, walk
 from .network import ReLUNet
 from .quantize import Quantizer, as_quantizer
 from .training.folding import foldable as _foldable
@@ -124,29 +125,20 @@ class LayerStack(nnx.Module):
         return self._base_config()
 
     # -- evaluation ---------------------------------------------------------------------
-    def _forward(self, x: jax.Array) -> tuple[list[jax.Array], jax.Array]:
-        """The one forward pass: hidden pre-activations (each (N, n_l)) and the output."""
-        zs, h = [], x
-        for layer, act in zip(self.layers, self.activations):
-            z = layer(h)
-            zs.append(z)
-            h = jax.nn.relu(z) if act == "relu" else z
-        return zs[:-1], h
+    def _params(self) -> list[tuple[jax.Array, jax.Array]]:
+        """Every layer's ``(W, b)`` as the forward pass sees them (quantised when training)."""
+        return [layer.effective() for layer in self.layers]
 
     def preactivations(self, x: jax.Array) -> list[jax.Array]:
-        """Pre-activations of every hidden layer, each (N, n_l)."""
-        return self._forward(x)[0]
+        """Pre-activations of every hidden layer, each (N, n_l) (:func:`tern_jax.forward.walk`)."""
+        return walk(self._params(), self.activations, x, xp=jnp, output=False)[0]
 
     def patterns(self, x: jax.Array) -> jax.Array:
         """Activation patterns (N, num ReLU units): active iff pre-activation > 0."""
-        zs = self.preactivations(x)
-        bits = [z > 0 for z, a in zip(zs, self.activations[:-1]) if a == "relu"]
-        if not bits:
-            return jnp.zeros((x.shape[0], 0), bool)
-        return jnp.concatenate(bits, axis=1)
+        return pattern_bits(self._params(), self.activations, x, xp=jnp)
 
     def __call__(self, x: jax.Array) -> jax.Array:
-        return self._forward(x)[1]
+        return outputs(self._params(), self.activations, x, xp=jnp)
 
     # -- conversion ---------------------------------------------------------------------
     def layer_arrays(self) -> list[dict[str, np.ndarray]]:

@@ -181,6 +181,33 @@ def _or_none(compute):
         return None
 
 
+def _general_bounds(n0: int, ws: tuple[int, ...]) -> tuple[dict, dict]:
+    """Every general bound that applies (None, with the reason, where its hypothesis fails
+    or the integer is refused as too large) and a note on each."""
+    named = [
+        ("montufar2014", lambda: montufar2014(n0, ws), "lower bound; needs every n_l >= n0"),
+        (
+            "serra2018_lower",
+            lambda: serra2018_lower(n0, ws),
+            "lower bound; needs every n_l >= 3 n0",
+        ),
+        ("serra2018_upper", lambda: serra2018_upper(n0, ws), "upper bound; any architecture"),
+        ("montufar2017_upper", lambda: montufar2017_upper(n0, ws), "upper bound; any architecture"),
+    ]
+    if n0 == 1:
+        named.append(
+            ("exact_max_1d", lambda: exact_max_1d(ws), "exact maximum on R; needs every n_l >= 3")
+        )
+    bounds: dict = {}
+    notes: dict = {}
+    for name, compute, hypothesis in named:
+        try:
+            bounds[name], notes[name] = compute(), hypothesis
+        except ValueError as e:  # InvalidInput (hypothesis) or TooLarge (size)
+            bounds[name], notes[name] = None, f"not applicable: {e}"
+    return bounds, notes
+
+
 def matching_architectures(n0: int, widths: Sequence[int]) -> Comparison:
     """The general network's bounds and the ternary architectures the paper's claim points to.
 
@@ -200,28 +227,7 @@ def matching_architectures(n0: int, widths: Sequence[int]) -> Comparison:
     """
     n0 = check_int(n0, "n0", 1)
     ws = check_ints(widths, "widths", 1)
-    bounds: dict = {}
-    notes: dict = {}
-    for name, fn, hyp in (
-        ("montufar2014", montufar2014, "lower bound; needs every n_l >= n0"),
-        ("serra2018_lower", serra2018_lower, "lower bound; needs every n_l >= 3 n0"),
-        ("serra2018_upper", serra2018_upper, "upper bound; any architecture"),
-        ("montufar2017_upper", montufar2017_upper, "upper bound; any architecture"),
-    ):
-        try:
-            bounds[name] = fn(n0, ws)
-            notes[name] = hyp
-        except ValueError as e:
-            bounds[name] = None
-            notes[name] = f"not applicable: {e}"
-    if n0 == 1:
-        try:
-            bounds["exact_max_1d"] = exact_max_1d(ws)
-            notes["exact_max_1d"] = "exact maximum on R; needs every n_l >= 3"
-        except ValueError as e:
-            bounds["exact_max_1d"] = None
-            notes["exact_max_1d"] = f"not applicable: {e}"
-
+    bounds, notes = _general_bounds(n0, ws)
     narrow = [i for i, w in enumerate(ws) if w < n0]
     if narrow:
         # p_l = floor(n_l / n0) = 0: no zigzag layer exists, so no matching construction.
