@@ -135,11 +135,12 @@ def load_studies(run_dir: str | os.PathLike) -> list[StudyResult]:
 PREAMBLE = (
     "Counts are labelled by kind (activation regions = distinct activation patterns; "
     "linear regions = maximal connected pieces where the output is affine), by domain, and "
-    "by method: exact = the line/plane engines or a proven closed form; sampled = distinct "
-    "patterns among N samples (a lower bound on the activation regions with positive mass "
-    "on the domain); estimated = Chao1 and Good-Toulmin from the sample's frequency table "
-    "(lower-bound-type estimates, not bounds). The maths behind every count is in "
-    "docs/math.md of the tern_jax repository."
+    "by method: exact = the line, plane or n-dimensional engines or a proven closed form; "
+    "sampled = distinct patterns among N samples (a lower bound on the activation regions "
+    "with positive mass on the domain); estimated = the volume estimator (an unbiased "
+    "estimate with an interval, tern-jax estimate) or Chao1 and Good-Toulmin from the "
+    "sample's frequency table (lower-bound-type estimates whose intervals promise no "
+    "coverage). The maths behind every count is in docs/math.md of the tern_jax repository."
 )
 DISCLAIMER = (
     "The ternary networks called constructions follow the claims of arXiv 2507.16079 as "
