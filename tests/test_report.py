@@ -70,7 +70,7 @@ def test_html_is_the_markdown_rendered(tmp_path):
     text = _html_text(html)
     # preamble (the three methods), disclaimer, contents, version stamp, CSV link
     for phrase in (
-        "exact = the line/plane engines",
+        "exact = the line, plane or n-dimensional engines",
         "sampled = distinct patterns",
         "estimated = Chao1",
         "not the paper's theorems",
