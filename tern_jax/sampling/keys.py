@@ -64,14 +64,6 @@ def key_spec(num_relu_units: int) -> KeySpec:
     return KeySpec(num_relu_units, 4, True)
 
 
-def device_params(net) -> tuple:
-    """The network's parameters as float32 device arrays (ternary codes are exact in f32)."""
-    return tuple(
-        (jnp.asarray(w, jnp.float32), jnp.asarray(b, jnp.float32))
-        for w, b in zip(net.weights, net.biases)
-    )
-
-
 def forward_bits(params: tuple, activations: tuple[str, ...], x: jax.Array) -> jax.Array:
     """ReLU bits (n, U) bool for inputs x (n, d); U may be 0."""
     return pattern_bits(params, activations, x, xp=jnp)
@@ -100,38 +92,41 @@ def pack_bits(bits: jax.Array) -> jax.Array:
     return jnp.sum(b << shifts, axis=1, dtype=jnp.uint32)
 
 
-def _pack_layer(bits: jax.Array, offset: int, words: int) -> jax.Array:
-    """One layer's bits (n, m), pattern bits offset..offset+m-1, as their share of the
-    :func:`pack_bits` words (n, words): zero-pad so that the layer starts and ends on word
-    boundaries, then the same middle-axis shift-sum as :func:`pack_bits`."""
-    n, m = bits.shape
-    left = offset % words
-    right = -(left + m) % words
-    if left or right:
-        parts = [jnp.zeros((n, left), bool), bits, jnp.zeros((n, right), bool)]
-        bits = jnp.concatenate([p for p in parts if p.shape[1]], axis=1)
-    k = bits.shape[1] // words
-    b = bits.reshape(n, k, words).astype(jnp.uint32)
-    shifts = (offset // words + jnp.arange(k, dtype=jnp.uint32))[:, None]
-    return jnp.sum(b << shifts, axis=1, dtype=jnp.uint32)
+def _layer_slices(offset: int, m: int, words: int):
+    """Where a layer's bits offset..offset+m-1 go in the :func:`pack_bits` layout: for each
+    bit position p, (p, first column, last column + 1, first word) of a contiguous run."""
+    out = []
+    for p in range(offset // words, -(-(offset + m) // words)):
+        i0, i1 = max(offset, p * words), min(offset + m, (p + 1) * words)
+        out.append((p, i0 - offset, i1 - offset, i0 - p * words))
+    return out
+
+
+def pack_preactivations(relu: list, words: int) -> jax.Array:
+    """Pattern words (n, words) of ReLU pre-activations ``relu`` (unit active iff > 0), in
+    the :func:`pack_bits` layout.
+
+    Written as shifts and ORs of column slices, one elementwise fusion over (n, words): XLA:CPU
+    vectorises it, unlike a reduction over a bit axis (measured ~35% cheaper at 512 bits).
+    """
+    n = relu[0].shape[0]
+    out = jnp.zeros((n, words), jnp.uint32)
+    offset = 0
+    for z in relu:
+        for p, a, b, w0 in _layer_slices(offset, z.shape[1], words):
+            pad = ((0, 0), (w0, words - w0 - (b - a)))
+            out = out | (jnp.pad((z[:, a:b] > 0).astype(jnp.uint32), pad) << np.uint32(p))
+        offset += z.shape[1]
+    return out
 
 
 def forward_words(params: tuple, activations: tuple[str, ...], x: jax.Array) -> jax.Array:
-    """``pack_bits(forward_bits(params, activations, x))``, packed layer by layer.
-
-    Packing each layer's bits on its own never materialises the (n, U) bit matrix; the words
-    are bitwise identical (measured ~5-8% of the forward pass cheaper).
-    """
+    """``pack_bits(forward_bits(params, activations, x))`` without the (n, U) bit matrix."""
     zs, _ = walk(params, activations, x, xp=jnp, output=False)
     relu = relu_preactivations(zs, activations)
-    words = max(1, -(-sum(z.shape[1] for z in relu) // 32))
-    out = jnp.zeros((x.shape[0], words), jnp.uint32)
-    offset = 0
-    for z in relu:
-        # Layers' bits occupy disjoint positions, so OR combines them.
-        out = out | _pack_layer(z > 0, offset, words)
-        offset += z.shape[1]
-    return out
+    if not relu:
+        return jnp.zeros((x.shape[0], 1), jnp.uint32)
+    return pack_preactivations(relu, max(1, -(-sum(z.shape[1] for z in relu) // 32)))
 
 
 def _splitmix64(state: int) -> tuple[int, int]:
