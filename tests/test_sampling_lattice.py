@@ -167,7 +167,7 @@ def test_integer_form_equals_scaled_preactivations():
     # z_1 is about 1000 / 8 here: 2^37 lattice units, exact in float64 but not in float32
     assert arith.exact and arith.precision == "float64"
     inet, m = arith.integer, arith.lattice_bits
-    bound = lattice.magnitude_bound(inet, net.activations)
+    bound = lattice.magnitude_bound(inet.layers, net.activations, m)
     t = 2 * rng.integers(0, 2**m, size=(50, 2)) + 1
     for row in t:
         x = [Fraction(float(lo[j])) + Fraction(int(row[j]), 2 ** (m + 1))
@@ -233,7 +233,7 @@ def test_unproven_float32_warns_with_a_measured_check(tmp_path, capsys):
     assert auto.precision == "float64"
     rec = tj.count_regions(net, tj.Box(-1.0, 1.0), 20_000, precision="float32")
     check = rec.arithmetic["float32_check"]
-    assert not rec.arithmetic["exact"] and check["checked"] == dev.TILE
+    assert not rec.arithmetic["exact"] and check["checked"] == dev.BLOCK
     assert 0 <= check["differing"] <= check["checked"]
     assert check["rate"] <= check["rate_upper_95"] <= 1
     assert any("float32 is not proven exact" in w for w in rec.warnings)

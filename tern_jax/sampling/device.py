@@ -29,7 +29,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from jax import lax
-from jax.sharding import Mesh, NamedSharding, PartitionSpec
+from jax.sharding import Mesh, PartitionSpec
 
 from ..errors import InvalidInput
 from .group import DEDUPE_METHODS, group_codes, slot_dedupe, sort_dedupe
@@ -44,6 +44,7 @@ AXIS = "devices"
 # Tiles sorted and deduplicated together by "sort": 16,384 rows sent fewer rows to the host
 # than 4,096 at little extra sort cost; a whole 65,536-row chunk sorted slower (on CPU).
 SORT_TILES = 1
+TILES_BATCH = 8  # tiles per call of :func:`build_tiles` (one compilation for every use)
 DTYPES = {"float32": jnp.float32, "float64": jnp.float64}
 
 
@@ -118,7 +119,7 @@ def _cache_key(name, net, sampling: Sampling, arith: Arithmetic, *extra) -> tupl
             devs = tuple(d.id for d in e.devices.flat)
         else:
             rest.append(e)
-    return (name, net.activations, shapes, sampling.program, arith.precision,
+    return (name, arith.activations, shapes, sampling.program, arith.precision,
             arith.lattice_bits, devs, *rest)  # fmt: skip
 
 
@@ -154,17 +155,17 @@ def build_step(
 ) -> Callable:  # fmt: skip
     """Compile one data-parallel step.
 
-    The returned function takes ``(params, base_key, first_blocks, bounds)`` where
-    ``params`` come from :func:`device_params`, ``first_blocks`` is an int32 array
-    (num_devices,) of each device's first block and ``bounds`` the int32 triple (n_full,
-    tail, block_end) of :func:`_valid_rows`; call it inside :func:`x64_scope`. It returns
+    The returned function takes ``(params, base_key, bounds)`` where ``params`` come from
+    :func:`device_params` and ``bounds`` is :func:`step_bounds`' int32 array (n_full, tail,
+    block_end, start): device d takes the blocks from ``start + d * blocks_per_device`` on
+    (see :func:`_valid_rows` for the rest); call it inside :func:`x64_scope`. It returns
     ``(keys, counts, rows)``: (num_devices * blocks_per_device * BLOCK, words) uint32, int32
     and int32 arrays; rows with count 0 are padding, and ``rows`` holds each row's
     representative sample as a row index within its device's chunk. Tracing and calls must
     happen inside :func:`x64_scope` (float64 needs x64 on; float32 must see it off).
     """
     _check_layout(blocks_per_device, dedupe)
-    acts = net.activations
+    acts = arith.activations
     tiles = blocks_per_device // TILE_BLOCKS
 
     def tile_keys(params, base_key, bounds, first_block):
@@ -173,8 +174,9 @@ def build_step(
         # all W pattern words (worth ~5% of a forward pass at 512 bits on CPU).
         return words_to_keys(spec, words), _valid_rows(first_block, bounds)
 
-    def per_device(params, base_key, first_block, bounds):
-        firsts = first_block[0] + TILE_BLOCKS * jnp.arange(tiles, dtype=jnp.int32)
+    def per_device(params, base_key, bounds):
+        first = bounds[3] + lax.axis_index(AXIS).astype(jnp.int32) * blocks_per_device
+        firsts = first + TILE_BLOCKS * jnp.arange(tiles, dtype=jnp.int32)
         keys, weight = lax.map(functools.partial(tile_keys, params, base_key, bounds), firsts)
         keys = keys.reshape(-1, spec.words)
         codes = group_codes(spec, keys)
@@ -191,7 +193,7 @@ def build_step(
         return keys.reshape(-1, spec.words), counts.reshape(-1), rows.reshape(-1)
 
     rep, sharded = PartitionSpec(), PartitionSpec(AXIS)
-    fn = jax.shard_map(per_device, mesh=mesh, in_specs=(rep, rep, sharded, rep),
+    fn = jax.shard_map(per_device, mesh=mesh, in_specs=(rep, rep, rep),
                        out_specs=(sharded, sharded, sharded), check_vma=False)  # fmt: skip
     return jax.jit(fn)
 
@@ -203,7 +205,7 @@ def build_tiles(net, sampling: Sampling, arith: Arithmetic, words: bool) -> Call
     (len, TILE, W) computed exactly as in :func:`build_step` (else a placeholder). Call
     inside :func:`x64_scope`; used once per distinct pattern, to find its representative
     sample again (:mod:`.affine`)."""
-    acts = net.activations
+    acts = arith.activations
     dtype = DTYPES[arith.precision]
 
     def one(params, base_key, first_block):
@@ -223,31 +225,30 @@ def build_forward_step(net, sampling: Sampling, arith: Arithmetic, blocks_per_de
                        mesh: Mesh):  # fmt: skip
     """Diagnostic for the benchmarks: the same sampling and tiles in float32, outputs only
     (summed per device); ``params`` are every layer's (W, b), first layer folded."""
-    acts = net.activations
+    acts = arith.activations
     tiles = blocks_per_device // TILE_BLOCKS
 
     def tile(params, base_key, first_block):
         c = tile_coordinates(sampling, base_key, first_block, arith.lattice_bits, jnp.float32)
         return jnp.sum(forward_outputs(params, acts, c))
 
-    def per_device(params, base_key, first_block):
-        firsts = first_block[0] + TILE_BLOCKS * jnp.arange(tiles, dtype=jnp.int32)
+    def per_device(params, base_key, start):
+        first = start + lax.axis_index(AXIS).astype(jnp.int32) * blocks_per_device
+        firsts = first + TILE_BLOCKS * jnp.arange(tiles, dtype=jnp.int32)
         sums = lax.map(functools.partial(tile, params, base_key), firsts)
         return jnp.sum(sums).reshape(1)
 
     rep, sharded = PartitionSpec(), PartitionSpec(AXIS)
-    fn = jax.shard_map(per_device, mesh=mesh, in_specs=(rep, rep, sharded),
+    fn = jax.shard_map(per_device, mesh=mesh, in_specs=(rep, rep, rep),
                        out_specs=sharded, check_vma=False)  # fmt: skip
     return jax.jit(fn)
 
 
-def first_blocks_array(mesh: Mesh, start_block: int, blocks_per_device: int) -> jax.Array:
-    """Each device's first block for a step starting at ``start_block``, placed on the mesh."""
-    d = mesh.devices.size
-    firsts = start_block + blocks_per_device * np.arange(d, dtype=np.int64)
-    if firsts[-1] + blocks_per_device >= 2**31:
+def step_bounds(n: int, block_end: int, start: int) -> np.ndarray:
+    """The int32 ``bounds`` of a step: (N // BLOCK, N % BLOCK, block_end, start)."""
+    if max(block_end, start) >= 2**31:
         raise InvalidInput("too many samples: block indices must stay below 2^31")
-    return jax.device_put(firsts.astype(np.int32), NamedSharding(mesh, PartitionSpec(AXIS)))
+    return np.array([n // BLOCK, n % BLOCK, block_end, start], dtype=np.int32)
 
 
 def sample_coordinates(sampling: Sampling, seed: int, n: int, m: int | None) -> np.ndarray:

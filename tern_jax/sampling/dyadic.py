@@ -26,7 +26,8 @@ def _shl(num: np.ndarray, k: int) -> np.ndarray:
     return arith.to_object(num) * (1 << k)
 
 
-def _add(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def add_exact(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a + b`` of integer arrays, exactly (int64 when safe, Python ints otherwise)."""
     if a.dtype != object and b.dtype != object:
         if arith.maxabs(a) + arith.maxabs(b) < arith.INT64_LIMIT:
             return a + b
@@ -35,7 +36,14 @@ def _add(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def two_adic(num: np.ndarray) -> int:
     """The largest k with 2**k dividing every entry (0 for an all-zero array)."""
-    nz = [int(v) for v in np.asarray(num).ravel() if v]
+    num = np.asarray(num)
+    if num.dtype != object:
+        nz = num[num != 0].astype(np.int64)
+        if not nz.size:
+            return 0
+        low = np.bitwise_and(nz, -nz)  # lowest set bit, a power of two
+        return int(np.min(np.log2(low.astype(np.float64))).round())
+    nz = [int(v) for v in num.ravel() if v]
     if not nz:
         return 0
     return min((v & -v).bit_length() - 1 for v in nz)
@@ -70,7 +78,7 @@ class Dyadic:
 
     def __add__(self, other: Dyadic) -> Dyadic:
         e = max(self.exp, other.exp)
-        return Dyadic(_add(self.at_exp(e), other.at_exp(e)), e)
+        return Dyadic(add_exact(self.at_exp(e), other.at_exp(e)), e)
 
     def __neg__(self) -> Dyadic:
         return Dyadic(-self.num, self.exp)

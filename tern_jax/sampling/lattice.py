@@ -33,13 +33,14 @@ relative, or in float32 on request (then the record carries a warning with a mea
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 
 import numpy as np
 
 from .. import arith
 from ..network import ReLUNet
-from .dyadic import Dyadic, two_adic
+from .dyadic import Dyadic, add_exact, two_adic
 from .samplers import LATTICE, Sampling
 
 M_MAX = 23  # finest lattice: t < 2^24, exact in float32; the earlier sampler's grid
@@ -67,9 +68,11 @@ class IntegerNet:
 class Arithmetic:
     """What the forward pass computes, in which float type, and why (see module docstring).
 
-    ``layers``: every layer's ``(W, b)`` (output layer included) as float64 arrays in the units
-    the device uses: the integer form on exact paths, else the real network with its first
-    layer folded (a function of the drawn coordinates).
+    ``layers``/``activations``: the network the device evaluates, every layer's ``(W, b)``
+    (output layer included) as float64 arrays: the integer form on exact paths, else the real
+    network with its first layer folded (a function of the drawn coordinates), identity
+    layers folded into the next (:func:`merge_identity`). ``integer``: the integer form
+    layer by layer (unmerged), for the exact checks and maps of :mod:`.affine`.
     """
 
     precision: str
@@ -78,6 +81,7 @@ class Arithmetic:
     bound_log2: float | None
     reason: str
     layers: tuple = dataclasses.field(repr=False)
+    activations: tuple[str, ...] = ()
     integer: IntegerNet | None = dataclasses.field(default=None, repr=False)
 
     def describe(self) -> dict:
@@ -137,11 +141,34 @@ def as_float(a: np.ndarray) -> np.ndarray:
     return a.astype(np.float64)
 
 
-def magnitude_bound(inet: IntegerNet, activations: tuple[str, ...]) -> float:
+def merge_identity(layers, activations) -> tuple[tuple, tuple[str, ...]]:
+    """The network the device evaluates: each identity layer folded into the next layer
+    (``W_a W_b``, ``b_a W_b + b_b``) where that needs fewer multiplications. Patterns depend on
+    the ReLU layers only, so they are unchanged; integer layers are multiplied exactly."""
+    layers, acts = list(layers), list(activations)
+    i = 0
+    while i < len(layers) - 1:
+        (wa, ba), (wb, bb) = layers[i], layers[i + 1]
+        a, b, c = wa.shape[0], wa.shape[1], wb.shape[1]
+        if acts[i] == "identity" and a * c <= a * b + b * c:
+            if wa.dtype.kind in "iO" or wb.dtype.kind in "iO":
+                bias = arith.matmul(ba.reshape(1, -1), wb).reshape(-1)
+                layers[i] = (arith.matmul(wa, wb), add_exact(bias, bb))
+            else:
+                layers[i] = (wa @ wb, ba @ wb + bb)
+            acts[i] = acts[i + 1]
+            del layers[i + 1], acts[i + 1]
+        else:
+            i += 1
+    return tuple(layers), tuple(acts)
+
+
+def magnitude_bound(layers, activations: tuple[str, ...], m: int) -> float:
     """Largest magnitude of any parameter, input or partial sum of the hidden layers'
-    pre-activations over all lattice points (interval arithmetic; float64 upper estimate)."""
-    top = float(2 ** (inet.m + 1) - 1)
-    hidden = inet.layers[:-1]
+    pre-activations of the integer network ``layers`` over all points of the grid with ``m``
+    bits (interval arithmetic; float64 upper estimate)."""
+    top = float(2 ** (m + 1) - 1)
+    hidden = layers[:-1]
     worst = top
     lo = hi = None
     for i, (w, b) in enumerate(hidden):
@@ -173,11 +200,14 @@ def _exact_candidate(net: ReLUNet, sampling: Sampling):
     if max(abs(folded[0].exp), abs(folded[1].exp)) > 4 * _MAX_EXPONENT:
         return None
     acts = net.activations
-    top = integer_network(net, folded, M_MAX)
-    top_bound = magnitude_bound(top, acts)
+
+    def at(m):
+        inet = integer_network(net, folded, m)
+        return inet, magnitude_bound(inet.layers, acts, m)
+
+    top, top_bound = at(M_MAX)
     for m in range(M_MAX, M_MIN - 1, -1):
-        inet = top if m == M_MAX else integer_network(net, folded, m)
-        bound = top_bound if m == M_MAX else magnitude_bound(inet, acts)
+        inet, bound = (top, top_bound) if m == M_MAX else at(m)
         if bound <= LIMITS["float32"]:
             return m, inet, bound
         if bound > LIMITS["float32"] * 2.0 ** (m - M_MIN + 5):
@@ -209,42 +239,67 @@ def _foldable(net: ReLUNet, sampling: Sampling) -> bool:
     return w0.size * sampling.coords <= 1 << 16 and _small_dyadic(w0)
 
 
-def plan(net: ReLUNet, sampling: Sampling, requested: str) -> Arithmetic:
-    """Choose the lattice, the float type and the parameters the device uses."""
-    cand = _exact_candidate(net, sampling)
-    lattice = sampling.law == LATTICE
-    m = cand[0] if cand else (M_MAX if lattice else None)
-    exact32 = bool(cand) and cand[2] <= LIMITS["float32"]
-    precision = requested if requested != "auto" else ("float32" if exact32 else "float64")
-    exact = bool(cand) and cand[2] <= LIMITS[precision]
-    if exact:
-        inet, bound = cand[1], cand[2]
-        layers = tuple((as_float(w), as_float(b)) for w, b in inet.layers)
-        why = (
-            f"integer arithmetic: on the lattice of 2^{m} cells per coordinate the network, "
-            f"scaled by powers of two, has integer parameters and every partial sum of every "
-            f"pre-activation stays below 2^{math.log2(max(bound, 1)):.1f} <= "
-            f"2^{int(math.log2(LIMITS[precision]))}, so {precision} is exact"
+def _integer_forms(net: ReLUNet, inet: IntegerNet) -> list[tuple[float, tuple, tuple]]:
+    """(bound, layers, activations) of the integer network as the device could evaluate it:
+    identity layers folded into the next (fewer multiplications) first, then as given."""
+    merged, acts = merge_identity(inet.layers, net.activations)
+    plain = (magnitude_bound(inet.layers, net.activations, inet.m), inet.layers, net.activations)
+    return [(magnitude_bound(merged, acts, inet.m), merged, acts), plain]
+
+
+def _reason(cand, sampling: Sampling, precision: str, bound: float | None) -> str:
+    limit = int(math.log2(LIMITS[precision]))
+    if bound is not None and bound <= LIMITS[precision]:
+        return (
+            f"integer arithmetic: on the lattice of 2^{cand[0]} cells per coordinate the "
+            f"network, scaled by powers of two, has integer parameters and every partial sum of "
+            f"every pre-activation stays below 2^{math.log2(max(bound, 1)):.1f} <= 2^{limit}, "
+            f"so {precision} is exact"
         )
-        return Arithmetic(precision, True, m, math.log2(max(bound, 1)), why, layers, inet)
     if cand:
-        why = (
-            f"integer/dyadic network and domain, but in integer form the pre-activations may reach "
-            f"2^{math.log2(cand[2]):.1f} lattice units (> 2^{int(math.log2(LIMITS[precision]))})"
-            f": {precision} may round them"
+        return (
+            f"integer/dyadic network and domain, but in integer form the pre-activations may "
+            f"reach 2^{math.log2(bound):.1f} lattice units (> 2^{limit}): {precision} may round"
         )
-        bound_log2 = math.log2(cand[2])
-    elif lattice:
-        why = (
-            "real-valued parameters or domain (not dyadic with small denominators): "
-            f"{precision} rounding, about 2^-{24 if precision == 'float32' else 53} relative"
-        )
-        bound_log2 = None
-    else:
-        why = (
-            f"{sampling.law} law (not a lattice): {precision} rounding, about "
-            f"2^-{24 if precision == 'float32' else 53} relative"
-        )
-        bound_log2 = None
-    inet = cand[1] if cand else None
-    return Arithmetic(precision, False, m, bound_log2, why, _float_layers(net, sampling, m), inet)
+    what = (
+        "real-valued parameters or domain (not dyadic with small denominators)"
+        if sampling.law == LATTICE
+        else f"{sampling.law} law (not a lattice)"
+    )
+    return f"{what}: {precision} rounding, about 2^-{24 if precision == 'float32' else 53} relative"
+
+
+_PLANS: dict = {}
+_PLANS_SIZE = 32
+
+
+def plan(net: ReLUNet, sampling: Sampling, requested: str) -> Arithmetic:
+    """Choose the lattice, the float type and the parameters the device uses (memoised per
+    network, domain and request: the exact analysis costs milliseconds per run otherwise)."""
+    key = (net.fingerprint, json.dumps(sampling.description, sort_keys=True), requested)
+    if key not in _PLANS:
+        if len(_PLANS) >= _PLANS_SIZE:
+            _PLANS.pop(next(iter(_PLANS)))
+        _PLANS[key] = _plan(net, sampling, requested)
+    return _PLANS[key]
+
+
+def _plan(net: ReLUNet, sampling: Sampling, requested: str) -> Arithmetic:
+    cand = _exact_candidate(net, sampling)
+    m = cand[0] if cand else (M_MAX if sampling.law == LATTICE else None)
+    forms = _integer_forms(net, cand[1]) if cand else []
+    best = min((f[0] for f in forms), default=math.inf)
+    precision = requested
+    if requested == "auto":
+        precision = "float32" if best <= LIMITS["float32"] else "float64"
+    exact = [f for f in forms if f[0] <= LIMITS[precision]]
+    if exact:  # the first form that is exact: folded identity layers where that stays exact
+        bound, layers, acts = exact[0]
+        layers = tuple((as_float(w), as_float(b)) for w, b in layers)
+        why = _reason(cand, sampling, precision, bound)
+        return Arithmetic(precision, True, m, math.log2(max(bound, 1)), why, layers, acts, cand[1])
+    bound = best if cand else None
+    why = _reason(cand, sampling, precision, bound)
+    layers, acts = merge_identity(_float_layers(net, sampling, m), net.activations)
+    bound_log2 = math.log2(bound) if bound else None
+    return Arithmetic(precision, False, m, bound_log2, why, layers, acts, cand[1] if cand else None)
