@@ -6,7 +6,6 @@ hashed into 64-bit keys and counted with ``torch.unique``, in chunks of 2^16 row
 benchmark-only comparison: PyTorch is never a dependency of tern_jax or of its tests.
 
     python -m venv /tmp/torchvenv && /tmp/torchvenv/bin/pip install torch==2.13.0 numpy
-    /tmp/torchvenv/bin/pip install -e .     # tern_jax, for the same reference networks
     /tmp/torchvenv/bin/python benchmarks/torch_baseline.py [--samples 2097152]
 
 Run ``benchmarks/sampling.py`` right after it (or alongside, with the load stated) to
@@ -16,6 +15,7 @@ compare rates.
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import sys
 import time
@@ -26,30 +26,40 @@ except ImportError:  # a benchmark-only tool: say how to get it
     sys.exit(
         "PyTorch is not installed (benchmark only). Install it in a scratch venv:\n"
         "  python -m venv /tmp/torchvenv && /tmp/torchvenv/bin/pip install torch==2.13.0 numpy\n"
-        "  /tmp/torchvenv/bin/pip install -e . && /tmp/torchvenv/bin/python "
-        "benchmarks/torch_baseline.py"
+        "  /tmp/torchvenv/bin/python benchmarks/torch_baseline.py"
     )
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from sampling import reference_net
+import numpy as np
 
 CHUNK = 1 << 16
 
 
+def reference_net(all_relu: bool, seed: int = 0, width: int = 64, depth: int = 8):
+    """``benchmarks/sampling.py``'s reference network (same draws), without JAX:
+    (weights, biases, activations)."""
+    rng = np.random.default_rng(seed)
+    dims = [2] + [width] * depth + [1]
+    ws = [rng.integers(-1, 2, size=(a, b)) / 8 for a, b in itertools.pairwise(dims)]
+    bs = [rng.integers(-1, 2, size=b) / 8 for b in dims[1:]]
+    acts = [("relu" if (all_relu or i % 2 == 1) else "identity") for i in range(depth)]
+    return ws, bs, [*acts, "identity"]
+
+
 def count(net, n: int, seed: int = 0) -> tuple[int, float]:
     """(distinct patterns, seconds) for n samples."""
-    ws = [torch.tensor(w, dtype=torch.float32) for w in net.weights]
-    bs = [torch.tensor(b, dtype=torch.float32) for b in net.biases]
-    acts = net.activations
+    ws = [torch.tensor(w, dtype=torch.float32) for w in net[0]]
+    bs = [torch.tensor(b, dtype=torch.float32) for b in net[1]]
+    acts = net[2]
     gen = torch.Generator().manual_seed(seed)
-    words = -(-net.num_relu_units // 63)
+    units = sum(w.shape[1] for w, a in zip(ws[:-1], acts[:-1]) if a == "relu")
+    words = -(-units // 63)
     coef = torch.randint(-(2**62), 2**62, (words,), generator=torch.Generator().manual_seed(1))
     shifts = torch.arange(63, dtype=torch.int64)
     seen = torch.empty(0, dtype=torch.int64)
     t0 = time.perf_counter()
     with torch.no_grad():
         for _ in range(n // CHUNK):
-            h = torch.rand(CHUNK, net.input_dim, generator=gen) * 2 - 1
+            h = torch.rand(CHUNK, 2, generator=gen) * 2 - 1
             bits = []
             for w, b, act in zip(ws[:-1], bs[:-1], acts[:-1]):
                 h = h @ w + b
