@@ -144,9 +144,7 @@ def _construct(out, ps, force=True):
 
 def test_two_writers_on_one_path_leave_one_complete_file(tmp_path):
     out = tmp_path / "net.npz"
-    expected = {
-        tj.constructions.ternary_alternating(1, [p]).net.fingerprint for p in (40, 41)
-    }
+    expected = {tj.constructions.ternary_alternating(1, [p]).net.fingerprint for p in (40, 41)}
     for _ in range(3):
         procs = [_construct(out, "40"), _construct(out, "41")]
         for p in procs:

@@ -12,7 +12,7 @@ import pytest
 import tern_jax as tj
 from tern_jax import constructions as C
 from tern_jax.sampling import device as dev
-from tern_jax.sampling import samplers
+from tern_jax.sampling import group, samplers
 from tern_jax.sampling.keys import key_spec
 from tern_jax.sampling.table import PatternTable
 
@@ -57,11 +57,11 @@ def test_alternating_construction_unit_cube_counts(n0, ps, expected):
 
 
 def test_dense_sampling_of_ternary_net_stays_exact():
-    # 2^22 samples land within 2^-24 of the zigzags' zeros, where float32 sums cancel to 0
-    # and invent patterns; the default float64 forward pass for integer networks does not.
+    # 2^22 samples land close to the zigzags' zeros, where rounded float32 sums cancel to 0
+    # and used to invent patterns; the proven-exact integer lattice path cannot.
     con = C.ternary_alternating(2, [4, 4])
     rec = tj.count_regions(con.net, tj.Box(0.0, 1.0), 1 << 22, seed=0)
-    assert rec.precision == "float64"
+    assert rec.precision == "float32" and rec.arithmetic["exact"]
     assert rec.distinct == 256 == con.regions_unit_cube
 
 
@@ -146,7 +146,9 @@ def test_box_samples_match_numpy_reference():
     dom = tj.Box([-2.0, -1.0], [2.0, 3.0])
     n = 9000
     rec = tj.count_regions(net, dom, n, seed=2, chunk_size=8192)
-    x = dev.sample_inputs(samplers.resolve(dom, 2), 2, n)
+    sampling = samplers.resolve(dom, 2)
+    c = dev.sample_coordinates(sampling, 2, n, rec.arithmetic["lattice_bits"])
+    x = np.array([-2.0, -1.0]) + c * np.array([4.0, 4.0])
     assert x.shape == (n, 2)
     assert np.all((x >= [-2, -1]) & (x <= [2, 3]))
     distinct, fof = _numpy_reference(net, x)
@@ -233,7 +235,9 @@ def test_forward_words_match_pack_bits_layout(widths, acts):
         )
         for a, b in itertools.pairwise(dims)
     )
-    x = jnp.asarray(rng.uniform(-2, 2, (50, 3)), jnp.float32)
+    # Integer inputs: every sum is exact whatever its order (forward_words sums a 3-input
+    # first layer input by input, the walk with a matmul).
+    x = jnp.asarray(rng.integers(-2, 3, (50, 3)), jnp.float32)
     full = (*acts, "identity")
     bits = np.asarray(forward_bits(params, full, x))
     words = np.asarray(forward_words(params, full, x))
@@ -284,9 +288,14 @@ def test_dedupe_totals_equal_weighted_unique(method, words, n):
     rng = np.random.default_rng(words)
     keys, weight = _dedupe_input(rng, n, 3000, words)
     spec = KeySpec(32 * words, words, False)
-    codes = dev.group_codes(spec, jnp.asarray(keys))
-    fn = dev.slot_dedupe if method == "slots" else dev.sort_dedupe
-    out_keys, counts = fn(jnp.asarray(keys), jnp.asarray(weight), codes)
+    codes = group.group_codes(spec, jnp.asarray(keys))
+    if method == "slots":
+        out_keys, counts = group.slot_dedupe(jnp.asarray(keys), jnp.asarray(weight), codes)
+    else:
+        out_keys, counts, first = group.sort_dedupe(jnp.asarray(keys), jnp.asarray(weight), codes)
+        # Each group's representative row holds the group's key.
+        live = np.asarray(counts) > 0
+        assert np.array_equal(keys[np.asarray(first)[live]], np.asarray(out_keys)[live])
     uniq, ref = np.unique(keys[weight > 0], axis=0, return_counts=True)
     expected = {tuple(k): int(c) for k, c in zip(uniq.tolist(), ref)}
     assert _grouped_totals(out_keys, counts) == expected
@@ -300,7 +309,7 @@ def test_slot_dedupe_stays_exact_when_every_slot_collides():
     rng = np.random.default_rng(5)
     keys, weight = _dedupe_input(rng, 4096, 50, 4)
     codes = jnp.zeros((4096, 2), jnp.uint32)  # one slot for every key, in every round
-    out_keys, counts = dev.slot_dedupe(jnp.asarray(keys), jnp.asarray(weight), codes)
+    out_keys, counts = group.slot_dedupe(jnp.asarray(keys), jnp.asarray(weight), codes)
     uniq, ref = np.unique(keys[weight > 0], axis=0, return_counts=True)
     assert _grouped_totals(out_keys, counts) == {
         tuple(k): int(c) for k, c in zip(uniq.tolist(), ref)

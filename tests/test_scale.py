@@ -80,12 +80,18 @@ for k, chunk in ((1, 8192), (2, 4096), (8, 12288)):
                            devices=jax.devices()[:k])
     assert rec.execution["devices"] == k
     out[k] = rec.figures()
-# An integer network takes the float64 path (x64 only inside the step) on every device.
+# An integer network takes the exact float32 lattice path, forced float64 the same lattice
+# (x64 only around the step): the same record on 1 and 8 devices in both.
 con = tj.constructions.ternary_alternating(2, [3])
-tern = [tj.count_regions(con.net, tj.Box(0, 1), 30001, seed=1, devices=jax.devices()[:k])
-        for k in (1, 8)]
-assert tern[0].precision == "float64" and tern[0].distinct == 9
-assert tern[0].figures() == tern[1].figures()
+for prec in ("auto", "float64"):
+    tern = [tj.count_regions(con.net, tj.Box(0, 1), 30001, seed=1, precision=prec,
+                             devices=jax.devices()[:k]) for k in (1, 8)]
+    assert tern[0].arithmetic["exact"] and tern[0].distinct == 9
+    # 9 linear regions, 8 distinct maps: cells (0, 2) and (2, 0) of the 3 x 3 grid share
+    # f = 3 x1 + 3 x2 - 2 without touching.
+    assert tern[0].affine_distinct == 8
+    assert tern[0].figures() == tern[1].figures()
+    assert tern[0].precision == ("float32" if prec == "auto" else "float64")
 print("RESULT" + json.dumps(out))
 """
     )
@@ -153,14 +159,15 @@ print("RESULT" + json.dumps(rec.figures()))
 
 def test_resume_after_interruption_in_process(reference, tmp_path):
     state = str(tmp_path / "state")
+    # Steps take 4 blocks (one compute tile) each: 13 blocks in 4 steps.
     kw = dict(seed=SEED, chunk_size=4096, state_dir=state, checkpoint_every=2)
     with pytest.raises(_Stopped):
-        tj.count_regions(make_net(), DOMAIN, N, _stop_after_steps=5, **kw)
+        tj.count_regions(make_net(), DOMAIN, N, _stop_after_steps=3, **kw)
     assert os.listdir(state) == ["process-0-of-1.npz"]
     # A different chunk size on restart is fine: the state is kept in canonical blocks.
-    rec = tj.count_regions(make_net(), DOMAIN, N, **{**kw, "chunk_size": 8192})
-    assert rec.execution["resumed_from_block"] == 4  # last state: after 4 of 5 steps
-    assert rec.execution["samples_this_run"] == N - 4 * 4096
+    rec = tj.count_regions(make_net(), DOMAIN, N, **{**kw, "chunk_size": 8 * 4096})
+    assert rec.execution["resumed_from_block"] == 8  # last state: after 2 of 3 steps
+    assert rec.execution["samples_this_run"] == N - 8 * 4096
     assert rec.figures() == reference
     # Finished state: the same command returns the same record without sampling again.
     again = tj.count_regions(make_net(), DOMAIN, N, **kw)

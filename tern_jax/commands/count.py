@@ -49,7 +49,8 @@ def add_parser(subparsers) -> None:
         "--precision",
         choices=("auto", "float32", "float64"),
         default="auto",
-        help="forward-pass float type; auto = float64 for integer (ternary) networks",
+        help="forward-pass float type; auto = float32 where integer lattice arithmetic makes it "
+        "provably exact (integer/dyadic networks of moderate size), float64 otherwise",
     )
     p.add_argument(
         "--dedupe",
@@ -126,6 +127,8 @@ def run(args) -> int:
             return 0  # every process holds the same record; process 0 reports it
     if args.json:
         emit_json(rec)
+        for w in rec.warnings:  # the summary shows them; with --json say them on stderr too
+            print(f"tern-jax count: warning: {w}", file=sys.stderr)
     else:
         print(rec.summary())
     return 0

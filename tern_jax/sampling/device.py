@@ -1,23 +1,27 @@
-"""The compiled hot loop: sample, forward, pack, key, sort and deduplicate, on device.
+"""The compiled hot loop: sample, forward, pack, key and group equal keys, on device.
 
-Randomness and compute are organised in canonical blocks of ``BLOCK`` rows. Block b is
-drawn from ``fold_in(key(seed), b)`` and pushed through the network as one tile of fixed
-shape, so sample i (block i // BLOCK, row i % BLOCK) and its pattern depend only on
-(net, domain, seed, i): not on the chunk size, the device count or the host count.
+Randomness is organised in canonical blocks of ``BLOCK`` rows: block b is drawn from
+``fold_in(key(seed), b)``, so sample i (block i // BLOCK, row i % BLOCK) depends only on
+(seed, i). Compute runs in tiles of ``TILE_BLOCKS`` consecutive blocks (one matmul per layer
+over ``TILE`` rows: fewer, larger operations than one per block, measured faster on CPU);
+each row's arithmetic does not depend on which tile holds it (a fixed tile shape, and exact
+integer arithmetic wherever :mod:`.lattice` proves it), so neither does its pattern.
 
 One *step* runs data-parallel over a 1-D device mesh with ``jax.shard_map``: each device
-takes ``blocks_per_device`` consecutive blocks (a ``lax.map`` over tiles keeps intermediates
-small, and turns each tile's patterns into keys), and groups equal keys into
-(key, count) rows in fixed-size arrays: on CPU through a scratch hash table over the whole
-chunk (:func:`slot_dedupe`, linear work), on accelerators by one single-operand sort per
-group of ``SORT_BLOCKS`` tiles (:func:`sort_dedupe`). Rows past N get weight 0. Only those
-pairs cross to the host, whose merge makes the counts exact whichever grouping ran.
+takes ``blocks_per_device`` consecutive blocks (a multiple of ``TILE_BLOCKS``), a ``lax.map``
+over tiles turns samples into pattern keys, and :mod:`.group` reduces them to (key, count)
+rows with the row of one representative sample each. Rows past N get weight 0. Only those
+rows cross to the host, whose merge makes the counts exact whichever grouping ran.
+
+The network the device evaluates is :class:`.lattice.Arithmetic`'s: the first layer folded
+with the domain's input map, in float32 or float64 (JAX's x64 mode switched on around the
+float64 program's tracing and calls), dots at full precision (no TF32/bf16 passes).
 """
 
 from __future__ import annotations
 
 import functools
-import json
+import hashlib
 import math
 from collections.abc import Callable
 
@@ -25,17 +29,23 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from jax import lax
-from jax.sharding import Mesh, NamedSharding, PartitionSpec
+from jax.sharding import Mesh, PartitionSpec
 
 from ..errors import InvalidInput
-from .keys import KeySpec, forward_outputs, forward_words, multiply_shift, words_to_keys
-from .samplers import Sampling, sampler_needs_index
+from .group import DEDUPE_METHODS, group_codes, slot_dedupe, sort_dedupe
+from .keys import KeySpec, forward_outputs, forward_words, words_to_keys
+from .lattice import Arithmetic
+from .samplers import Sampling
 
-BLOCK = 4096  # canonical rows per random block and per compute tile
+BLOCK = 4096  # canonical rows per random block
+TILE_BLOCKS = 4  # blocks per compute tile
+TILE = BLOCK * TILE_BLOCKS
 AXIS = "devices"
-# Blocks sorted and deduplicated together: 4 (16384 rows) sends fewer rows to the host than
-# 1 at little extra sort cost; a whole 16-block chunk sorts slower (measured on CPU).
-SORT_BLOCKS = 4
+# Tiles sorted and deduplicated together by "sort": 16,384 rows sent fewer rows to the host
+# than 4,096 at little extra sort cost; a whole 65,536-row chunk sorted slower (on CPU).
+SORT_TILES = 1
+TILES_BATCH = 8  # tiles per call of :func:`build_tiles` (one compilation for every use)
+DTYPES = {"float32": jnp.float32, "float64": jnp.float64}
 
 
 def local_mesh(devices=None) -> Mesh:
@@ -53,261 +63,210 @@ def seed_key(seed: int) -> jax.Array:
     return jax.random.wrap_key_data(words, impl="threefry2x32")
 
 
-def _block_inputs(domain: Sampling, base_key: jax.Array, block: jax.Array) -> jax.Array:
-    key = jax.random.fold_in(base_key, block.astype(jnp.uint32))
-    if sampler_needs_index(domain.sample):
+def x64_scope(precision: str):
+    """The JAX x64 setting a program of this precision is traced and called under."""
+    return jax.enable_x64(precision == "float64")
+
+
+def device_params(arith: Arithmetic) -> tuple:
+    """The compute network's layers as device arrays (call inside :func:`x64_scope`)."""
+    dt = DTYPES[arith.precision]
+    return tuple((jnp.asarray(w, dt), jnp.asarray(b, dt)) for w, b in arith.layers)
+
+
+def tile_coordinates(sampling: Sampling, base_key, first_block, m: int | None, dtype):
+    """Sample coordinates of the ``TILE`` rows from ``first_block`` on, block by block."""
+    blocks = first_block + jnp.arange(TILE_BLOCKS, dtype=jnp.int32)
+
+    def one(block):
+        key = jax.random.fold_in(base_key, block.astype(jnp.uint32))
         first = block.astype(jnp.uint32) * jnp.uint32(BLOCK)
-        return domain.sample(key, BLOCK, first)
-    return domain.sample(key, BLOCK)
+        return sampling.draw(key, BLOCK, first, m or 0, dtype)
+
+    return jax.vmap(one)(blocks).reshape(TILE, sampling.coords)
 
 
-def _valid_rows(block: jax.Array, bounds: jax.Array) -> jax.Array:
-    """Rows of ``block`` this step must count, int32-safe.
+def _tile_words(sampling, arith, acts, params, base_key, first_block):
+    """Packed pattern words (TILE, W) of the tile starting at ``first_block``."""
+    c = tile_coordinates(sampling, base_key, first_block, arith.lattice_bits,
+                         DTYPES[arith.precision])  # fmt: skip
+    with jax.default_matmul_precision("highest"):
+        return forward_words(params, acts, c)
+
+
+def _valid_rows(first_block: jax.Array, bounds: jax.Array) -> jax.Array:
+    """Weights (0/1) of the tile's rows this step must count, int32-safe.
 
     ``bounds = (n_full, tail, block_end)``: the global index must be < N (N = n_full * BLOCK
     + tail) and the block must lie before ``block_end`` (the end of this process's share).
     """
     n_full, tail, block_end = bounds[0], bounds[1], bounds[2]
-    rows = jnp.arange(BLOCK, dtype=jnp.int32)
-    in_n = (block < n_full) | ((block == n_full) & (rows < tail))
-    return in_n & (block < block_end)
-
-
-def group_codes(spec: KeySpec, keys: jax.Array) -> jax.Array:
-    """Two well-mixed uint32 words per row (n, 2) such that equal keys get equal codes.
-
-    Used only to bring equal keys together (sort order, hash slots): for hashed keys the
-    digest's first two words, for exact keys a two-lane :func:`multiply_shift` of the key.
-    """
-    return keys[:, :2] if spec.hashed else multiply_shift(keys, lanes=2)
-
-
-def sort_dedupe(
-    keys: jax.Array, weight: jax.Array, codes: jax.Array
-) -> tuple[jax.Array, jax.Array]:
-    """Group equal keys by sorting and reduce them to (key, summed weight).
-
-    A single-operand sort of uint64 values ``code << b | row`` (b = bits of the row index)
-    is several times faster on CPU than a multi-operand lexicographic sort. Rows with equal
-    keys have equal codes, so they end up adjacent; two *different* keys that share the
-    code's top 64 - b bits (probability ~ 2^-(64-b) per pair) may interleave, leaving a key
-    split over two output rows, which the host merge adds up: the result is exact either
-    way. Rows with weight 0 sort last and come out with count 0 (the caller drops them).
-    Output rows with count 0 are padding.
-    """
-    n, w = keys.shape
-    b = max(1, (n - 1).bit_length())
-    with jax.enable_x64(True):
-        hi = codes[:, 0].astype(jnp.uint64) << 32 | codes[:, 1].astype(jnp.uint64)
-        hi = jnp.where(weight > 0, hi, jnp.uint64(2**64 - 1))
-        packed = (hi & ~jnp.uint64((1 << b) - 1)) | jnp.arange(n, dtype=jnp.uint64)
-        order = (lax.sort(packed) & jnp.uint64((1 << b) - 1)).astype(jnp.int32)
-    del packed
-    skeys = keys[order]
-    sweight = weight[order]
-    diff = jnp.any(skeys[1:] != skeys[:-1], axis=1)
-    first = jnp.concatenate([jnp.ones((1,), dtype=bool), diff])
-    seg = jnp.cumsum(first.astype(jnp.int32)) - 1
-    counts = jnp.zeros((n,), jnp.int32).at[seg].add(sweight)
-    uniq = jnp.zeros((n, w), jnp.uint32).at[seg].set(skeys)
-    return uniq, counts
-
-
-def slot_dedupe(
-    keys: jax.Array, weight: jax.Array, codes: jax.Array
-) -> tuple[jax.Array, jax.Array]:
-    """Group equal keys through a scratch hash table and reduce them to (key, summed weight).
-
-    In round r (one per code word), every row not yet grouped scatters its row index into a
-    table of >= 2n slots at the top bits of its code word r (:func:`group_codes`; scatter-min,
-    so the first row of each slot wins) and joins that row's group when the two *full* keys are
-    equal. A row whose slot a different key holds in every round stays a group of its own (4
-    extra rows in 215,668 on the all-ReLU benchmark network); the host merge adds such repeats
-    up, so the counts are exact whatever the hash does. Keys keep their row order; a row's count
-    is its group's total weight when it represents a group and 0 otherwise (rows with weight 0
-    included), so rows with count 0 are padding. Linear work and no sort: on CPU, where XLA's
-    sort is a comparison sort and its scatters are plain loops, it measured ~3.5x cheaper than
-    :func:`sort_dedupe`.
-    """
-    n = keys.shape[0]
-    bits = max(1, (2 * n - 1).bit_length())  # 2^bits >= 2n slots
-    if bits > 30:
-        raise InvalidInput(f"slot_dedupe takes at most 2^29 rows at once, got {n}")
-    rows = jnp.arange(n, dtype=jnp.int32)
-    target = rows
-    pending = weight > 0
-    for r in range(codes.shape[1]):
-        slot = (codes[:, r] >> np.uint32(32 - bits)).astype(jnp.int32)
-        slot = jnp.where(pending, slot, 1 << bits)  # out of range: dropped
-        table = jnp.full((1 << bits,), n, jnp.int32).at[slot].min(rows, mode="drop")
-        rep = table.at[slot].get(mode="fill", fill_value=0)
-        joined = pending & jnp.all(keys[rep] == keys, axis=1)
-        target = jnp.where(joined, rep, target)
-        pending = pending & ~joined
-    counts = jnp.zeros((n,), jnp.int32).at[target].add(weight)
-    return keys, counts
-
-
-DEDUPE_METHODS = ("auto", "slots", "sort")
-
-
-def dedupe_method(method: str, platform: str) -> str:
-    """Resolve ``"auto"``: hash slots on CPU (measured faster there), sort on accelerators,
-    where sorting is a tuned primitive and scatters with many equal indices contend (not
-    measured: no accelerator was available when this was written)."""
-    if method not in DEDUPE_METHODS:
-        raise InvalidInput(f"dedupe must be one of {DEDUPE_METHODS}, got {method!r}")
-    if method == "auto":
-        return "slots" if platform == "cpu" else "sort"
-    return method
+    block = (first_block + jnp.arange(TILE_BLOCKS, dtype=jnp.int32))[:, None]
+    rows = jnp.arange(BLOCK, dtype=jnp.int32)[None, :]
+    ok = ((block < n_full) | ((block == n_full) & (rows < tail))) & (block < block_end)
+    return ok.reshape(TILE).astype(jnp.int32)
 
 
 _STEP_CACHE: dict = {}
 _STEP_CACHE_SIZE = 16
 
 
-def _cache_key(net, domain: Sampling, *extra) -> tuple:
-    shapes = tuple(tuple(np.shape(w)) for w in net.weights)
-    devs = None
+def _cache_key(name, net, sampling: Sampling, arith: Arithmetic, *extra) -> tuple:
+    shapes = tuple(tuple(np.shape(w)) for w, _ in arith.layers)
+    devs, rest = None, []
     for e in extra:
         if isinstance(e, Mesh):
             devs = tuple(d.id for d in e.devices.flat)
-    rest = tuple(e for e in extra if not isinstance(e, Mesh))
-    desc = json.dumps(domain.description, sort_keys=True)
-    return (net.activations, shapes, desc, devs, *rest)
+        else:
+            rest.append(e)
+    return (name, arith.activations, shapes, sampling.program, arith.precision,
+            arith.lattice_bits, devs, *rest)  # fmt: skip
 
 
 def cached(builder):
     """Memoise a step builder: the compiled program depends on the architecture, the domain,
-    the key layout, the tiling and the devices, not on the parameter values (passed as
-    arguments), so repeated counts reuse one compilation."""
+    the lattice, the float type, the key layout, the tiling and the devices, not on the
+    parameter values (passed as arguments), so repeated counts reuse one compilation."""
 
     @functools.wraps(builder)
-    def wrapper(net, domain, *args):
-        key = (builder.__name__, *_cache_key(net, domain, *args))
+    def wrapper(net, sampling, arith, *args):
+        key = _cache_key(builder.__name__, net, sampling, arith, *args)
         fn = _STEP_CACHE.get(key)
         if fn is None:
             if len(_STEP_CACHE) >= _STEP_CACHE_SIZE:
                 _STEP_CACHE.pop(next(iter(_STEP_CACHE)))
-            fn = _STEP_CACHE[key] = builder(net, domain, *args)
+            fn = _STEP_CACHE[key] = builder(net, sampling, arith, *args)
         return fn
 
     return wrapper
 
 
-@cached
-def build_step(
-    net,
-    domain: Sampling,
-    spec: KeySpec,
-    blocks_per_device: int,
-    mesh: Mesh,
-    precision: str = "float32",
-    fingerprint: str = "",
-    dedupe: str = "slots",
-) -> Callable:
-    """Compile one data-parallel step.
-
-    The returned function takes ``(params, base_key, first_blocks, bounds)`` where
-    ``first_blocks`` is an int32 array (num_devices,) of each device's first block and
-    ``bounds`` the int32 triple (n_full, tail, block_end) of :func:`_valid_rows`; it
-    returns ``(keys, counts)``: (num_devices * blocks_per_device * BLOCK, words) uint32 and
-    int32 arrays, deduplicated per tile (rows with count 0 are padding).
-
-    ``precision="float64"`` evaluates the network in float64 (JAX's x64 mode switched on
-    only while tracing this program) with the parameters baked in as float64 constants
-    (``fingerprint`` then keys the compilation cache); ``params`` is ignored.
-
-    ``dedupe``: "slots" (:func:`slot_dedupe` over the whole chunk) or "sort"
-    (:func:`sort_dedupe` per group of ``SORT_BLOCKS`` tiles); see :func:`dedupe_method`.
-    """
+def _check_layout(blocks_per_device: int, dedupe: str) -> None:
+    if blocks_per_device % TILE_BLOCKS:
+        raise InvalidInput(f"blocks_per_device must be a multiple of {TILE_BLOCKS}")
     if dedupe not in DEDUPE_METHODS[1:]:
         raise InvalidInput(f"dedupe must be 'slots' or 'sort', got {dedupe!r}")
-    acts = net.activations
-    f64 = precision == "float64"
-    if precision not in ("float32", "float64"):
-        raise InvalidInput(f"precision must be 'float32' or 'float64', got {precision!r}")
-    consts = [(np.asarray(w), np.asarray(b)) for w, b in zip(net.weights, net.biases)]
 
-    def tile_keys(params, base_key, bounds, block):
-        x = _block_inputs(domain, base_key, block)
-        weight = _valid_rows(block, bounds).astype(jnp.int32)
-        if f64:
-            # Samples are float32 values, exact in float64; only the forward pass widens.
-            with jax.enable_x64(True):
-                p64 = tuple((jnp.asarray(w), jnp.asarray(b)) for w, b in consts)
-                words = forward_words(p64, acts, x.astype(jnp.float64))
-        else:
-            words = forward_words(params, acts, x)
+
+@cached
+def build_step(
+    net, sampling: Sampling, arith: Arithmetic, spec: KeySpec, blocks_per_device: int,
+    mesh: Mesh, dedupe: str = "slots",
+) -> Callable:  # fmt: skip
+    """Compile one data-parallel step.
+
+    The returned function takes ``(params, base_key, bounds)`` where ``params`` come from
+    :func:`device_params` and ``bounds`` is :func:`step_bounds`' int32 array (n_full, tail,
+    block_end, start): device d takes the blocks from ``start + d * blocks_per_device`` on
+    (see :func:`_valid_rows` for the rest); call it inside :func:`x64_scope`. It returns
+    ``(keys, counts, rows)``: (num_devices * blocks_per_device * BLOCK, words) uint32, int32
+    and int32 arrays; rows with count 0 are padding, and ``rows`` holds each row's
+    representative sample as a row index within its device's chunk. Tracing and calls must
+    happen inside :func:`x64_scope` (float64 needs x64 on; float32 must see it off).
+    """
+    _check_layout(blocks_per_device, dedupe)
+    acts = arith.activations
+    tiles = blocks_per_device // TILE_BLOCKS
+
+    def tile_keys(params, base_key, bounds, first_block):
+        words = _tile_words(sampling, arith, acts, params, base_key, first_block)
         # Hashing inside the loop keeps the stacked loop output at 4 words a row instead of
         # all W pattern words (worth ~5% of a forward pass at 512 bits on CPU).
-        return words_to_keys(spec, words), weight
+        return words_to_keys(spec, words), _valid_rows(first_block, bounds)
 
-    def per_device(params, base_key, first_block, bounds):
-        blocks = first_block[0] + jnp.arange(blocks_per_device, dtype=jnp.int32)
-        keys, weight = lax.map(functools.partial(tile_keys, params, base_key, bounds), blocks)
+    def per_device(params, base_key, bounds):
+        first = bounds[3] + lax.axis_index(AXIS).astype(jnp.int32) * blocks_per_device
+        firsts = first + TILE_BLOCKS * jnp.arange(tiles, dtype=jnp.int32)
+        keys, weight = lax.map(functools.partial(tile_keys, params, base_key, bounds), firsts)
         keys = keys.reshape(-1, spec.words)
         codes = group_codes(spec, keys)
         if dedupe == "slots":  # one table over the whole chunk (measured: best on CPU)
-            return slot_dedupe(keys, weight.reshape(-1), codes)
-        g = math.gcd(blocks_per_device, SORT_BLOCKS)
-        shape = (blocks_per_device // g, BLOCK * g)
-        keys, counts = lax.map(
+            keys, counts = slot_dedupe(keys, weight.reshape(-1), codes)
+            return keys, counts, jnp.arange(keys.shape[0], dtype=jnp.int32)
+        g = math.gcd(tiles, SORT_TILES)
+        shape = (tiles // g, TILE * g)
+        keys, counts, rows = lax.map(
             lambda a: sort_dedupe(*a),
             (keys.reshape(*shape, spec.words), weight.reshape(shape), codes.reshape(*shape, 2)),
         )
-        return keys.reshape(-1, spec.words), counts.reshape(-1)
+        rows = rows + (TILE * g) * jnp.arange(shape[0], dtype=jnp.int32)[:, None]
+        return keys.reshape(-1, spec.words), counts.reshape(-1), rows.reshape(-1)
 
-    rep = PartitionSpec()
-    sharded = PartitionSpec(AXIS)
-    fn = jax.shard_map(
-        per_device,
-        mesh=mesh,
-        in_specs=(rep, rep, sharded, rep),
-        out_specs=(sharded, sharded),
-        check_vma=False,
-    )
+    rep, sharded = PartitionSpec(), PartitionSpec(AXIS)
+    fn = jax.shard_map(per_device, mesh=mesh, in_specs=(rep, rep, rep),
+                       out_specs=(sharded, sharded, sharded), check_vma=False)  # fmt: skip
     return jax.jit(fn)
 
 
 @cached
-def build_forward_step(net, domain: Sampling, blocks_per_device: int, mesh: Mesh):
-    """The forward-only baseline: same sampling and tiling, outputs only (summed per device)."""
-    acts = net.activations
+def build_tiles(net, sampling: Sampling, arith: Arithmetic, words: bool) -> Callable:
+    """Compile ``(params, base_key, first_blocks) -> (coordinates, words)`` of whole tiles:
+    (len, TILE, coords) in the device's float type and, when ``words``, the pattern words
+    (len, TILE, W) computed exactly as in :func:`build_step` (else a placeholder). Call
+    inside :func:`x64_scope`; used once per distinct pattern, to find its representative
+    sample again (:mod:`.affine`)."""
+    acts = arith.activations
+    dtype = DTYPES[arith.precision]
 
-    def tile(params, base_key, block):
-        x = _block_inputs(domain, base_key, block)
-        return jnp.sum(forward_outputs(params, acts, x))
+    def one(params, base_key, first_block):
+        c = tile_coordinates(sampling, base_key, first_block, arith.lattice_bits, dtype)
+        if not words:
+            return c, jnp.zeros((1, 1), jnp.uint32)
+        return c, _tile_words(sampling, arith, acts, params, base_key, first_block)
 
-    def per_device(params, base_key, first_block):
-        blocks = first_block[0] + jnp.arange(blocks_per_device, dtype=jnp.int32)
-        sums = lax.map(functools.partial(tile, params, base_key), blocks)
-        return jnp.sum(sums).reshape(1)
+    def fn(params, base_key, firsts):
+        return lax.map(lambda b: one(params, base_key, b), firsts)
 
-    rep, sharded = PartitionSpec(), PartitionSpec(AXIS)
-    fn = jax.shard_map(
-        per_device,
-        mesh=mesh,
-        in_specs=(rep, rep, sharded),
-        out_specs=sharded,
-        check_vma=False,
-    )
     return jax.jit(fn)
 
 
-def first_blocks_array(mesh: Mesh, start_block: int, blocks_per_device: int) -> jax.Array:
-    """Each device's first block for a step starting at ``start_block``, placed on the mesh."""
-    d = mesh.devices.size
-    firsts = start_block + blocks_per_device * np.arange(d, dtype=np.int64)
-    if firsts[-1] + blocks_per_device >= 2**31:
+@cached
+def build_forward_step(net, sampling: Sampling, arith: Arithmetic, blocks_per_device: int,
+                       mesh: Mesh):  # fmt: skip
+    """Diagnostic for the benchmarks: the same sampling and tiles in float32, outputs only
+    (summed per device); ``params`` are every layer's (W, b), first layer folded."""
+    acts = arith.activations
+    tiles = blocks_per_device // TILE_BLOCKS
+
+    def tile(params, base_key, first_block):
+        c = tile_coordinates(sampling, base_key, first_block, arith.lattice_bits, jnp.float32)
+        return jnp.sum(forward_outputs(params, acts, c))
+
+    def per_device(params, base_key, start):
+        first = start + lax.axis_index(AXIS).astype(jnp.int32) * blocks_per_device
+        firsts = first + TILE_BLOCKS * jnp.arange(tiles, dtype=jnp.int32)
+        sums = lax.map(functools.partial(tile, params, base_key), firsts)
+        return jnp.sum(sums).reshape(1)
+
+    rep, sharded = PartitionSpec(), PartitionSpec(AXIS)
+    fn = jax.shard_map(per_device, mesh=mesh, in_specs=(rep, rep, rep),
+                       out_specs=sharded, check_vma=False)  # fmt: skip
+    return jax.jit(fn)
+
+
+def step_bounds(n: int, block_end: int, start: int) -> np.ndarray:
+    """The int32 ``bounds`` of a step: (N // BLOCK, N % BLOCK, block_end, start)."""
+    if max(block_end, start) >= 2**31:
         raise InvalidInput("too many samples: block indices must stay below 2^31")
-    return jax.device_put(firsts.astype(np.int32), NamedSharding(mesh, PartitionSpec(AXIS)))
+    return np.array([n // BLOCK, n % BLOCK, block_end, start], dtype=np.int32)
 
 
-def sample_inputs(domain: Sampling, seed: int, n: int) -> np.ndarray:
-    """The first ``n`` inputs the engine draws for ``seed`` (for checks and debugging)."""
+def sample_coordinates(sampling: Sampling, seed: int, n: int, m: int | None) -> np.ndarray:
+    """The coordinates (float64) of the first ``n`` samples the engine draws for ``seed``:
+    lattice cell centres in the unit cube, normal draws or points (for checks and debugging);
+    ``x = offset + c @ scale``."""
     base_key = seed_key(seed)
-    nb = -(-n // BLOCK)
-    draw = jax.jit(functools.partial(_block_inputs, domain))
-    xs = [np.asarray(draw(base_key, jnp.int32(b))) for b in range(nb)]
-    return np.concatenate(xs, axis=0)[:n]
+    with x64_scope("float64"):
+        draw = jax.jit(lambda b: tile_coordinates(sampling, base_key, b, m, jnp.float64))
+        tiles = [np.asarray(draw(jnp.int32(b))) for b in range(0, -(-n // BLOCK), TILE_BLOCKS)]
+    c = np.concatenate(tiles, axis=0)[:n]
+    return c * 2.0 ** -(m + 1) if m is not None else c
+
+
+def params_digest(arith: Arithmetic) -> str:
+    """A short digest of the compute network's parameters (for resume identities)."""
+    h = hashlib.sha256()
+    for w, b in arith.layers:
+        h.update(np.ascontiguousarray(w, "<f8").tobytes())
+        h.update(np.ascontiguousarray(b, "<f8").tobytes())
+    return h.hexdigest()[:16]

@@ -57,19 +57,21 @@ def allgather_tables(
     """Merge every process's table into ``table`` (a fresh table of the same layout); also
     returns the total of ``processed`` (samples counted by this run) over processes.
 
-    Tables travel as uint32 words (x64 is off in JAX): key columns and 64-bit counts split
-    in halves, padded to the largest table.
+    Tables travel as uint32 words (x64 is off in JAX): key columns, 64-bit counts and
+    representatives split in halves, padded to the largest table.
     """
     rows = int(state.hi.size)
-    hi_p, lo_p = _split64(np.array([processed]))
-    meta = np.array([rows, state.level, hi_p[0], lo_p[0]], dtype=np.uint32)
-    meta = np.asarray(multihost_utils.process_allgather(meta)).reshape(-1, 4).astype(np.int64)
+    hi_p, lo_p = _split64(np.array([processed, state.total or 0]))
+    meta = np.array([rows, state.level, hi_p[0], lo_p[0], hi_p[1], lo_p[1]], dtype=np.uint32)
+    meta = np.asarray(multihost_utils.process_allgather(meta)).reshape(-1, 6).astype(np.int64)
     total = int(sum(_join64(meta[:, 2], meta[:, 3])))
     width = int(meta[:, 0].max())
     cols = [*_split64(state.hi)]
     if state.lo is not None:
         cols += [*_split64(state.lo)]
     cols += [*_split64(state.counts)]
+    if state.reps is not None:
+        cols += [*_split64(state.reps)]
     mat = np.zeros((max(width, 1), len(cols)), dtype=np.uint32)
     for j, c in enumerate(cols):
         mat[:rows, j] = c
@@ -79,7 +81,12 @@ def allgather_tables(
         n, level = int(meta[p, 0]), int(meta[p, 1])
         m = everything[p, :n]
         hi = _join64(m[:, 0], m[:, 1])
+        j = 4 if state.lo is not None else 2
         lo = _join64(m[:, 2], m[:, 3]) if state.lo is not None else None
-        counts = _join64(m[:, -2], m[:, -1]).astype(np.int64)
-        table.merge_state(TableState(hi, lo, counts, level))
+        counts = _join64(m[:, j], m[:, j + 1]).astype(np.int64)
+        reps = (
+            _join64(m[:, j + 2], m[:, j + 3]).astype(np.int64) if state.reps is not None else None
+        )
+        added = int(_join64(meta[p, 4:5], meta[p, 5:6])[0])
+        table.merge_state(TableState(hi, lo, counts, level, reps, added))
     return table, total

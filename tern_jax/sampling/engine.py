@@ -1,4 +1,11 @@
-"""count_regions: the streaming sampled count, from validation to the result record."""
+"""count_regions: the streaming sampled count, from validation to the result record.
+
+A run is planned once (:func:`_plan`: arguments, the domain's sampler, the arithmetic of
+:mod:`.lattice`, devices and the block layout), streamed (:func:`_stream`: device steps,
+each merged into the host table while the next runs), then summarised
+(:func:`.summary.build_record`, each distinct pattern checked and its affine map found by
+:mod:`.affine`).
+"""
 
 from __future__ import annotations
 
@@ -11,22 +18,29 @@ import jax
 import numpy as np
 from tqdm.auto import tqdm
 
-from .. import estimators
 from ..domains import Domain
 from ..errors import InvalidInput, WrongType
 from ..network import ReLUNet
-from ..records import package_version
 from . import device as dev
+from . import lattice
+from .affine import check_patterns
+from .checks import float32_check
 from .distributed import allgather_tables, process_share
-from .keys import KeySpec, device_params, key_spec
+from .group import dedupe_method
+from .keys import KeySpec, key_spec
 from .record import RegionCount
 from .resume import load_state, save_state, state_path
 from .samplers import Sampling, resolve
+from .summary import build_record
 from .table import PatternTable
+
+# Changes whenever the samples of a (seed, domain) change: saved states of other samplers
+# must not be resumed.
+SAMPLER = "lattice/1"
 
 DEFAULT_CHUNK = 16 * 4096  # rows per device per step
 DEFAULT_MEMORY_BUDGET_MB = 4096.0
-BYTES_PER_ROW = 48  # table row (<= 16 B key + 8 B count) plus pending buffer of equal size
+BYTES_PER_ROW = 64  # table row (<= 16 B key, 8 B count, 8 B sample) plus a pending buffer
 PRECISIONS = ("auto", "float32", "float64")
 
 
@@ -53,9 +67,9 @@ class _Plan:
 
     net: ReLUNet
     sampling: Sampling
+    arith: lattice.Arithmetic
     n: int
     seed: int
-    precision: str
     spec: KeySpec
     mesh: Any
     dedupe: str
@@ -72,6 +86,10 @@ class _Plan:
     def per_step(self) -> int:
         return self.blocks_per_device * self.n_devices
 
+    @property
+    def precision(self) -> str:
+        return self.arith.precision
+
     def identity(self) -> dict:
         """What a saved state must match to be resumed by this run."""
         return {
@@ -81,6 +99,9 @@ class _Plan:
             "n_samples": self.n,
             "key_kind": self.spec.kind,
             "precision": self.precision,
+            "sampler": SAMPLER,
+            "lattice_bits": self.arith.lattice_bits,
+            "compute_network": dev.params_digest(self.arith),
             "max_table_rows": self.max_table_rows,
             "blocks": list(self.blocks),
             "processes": self.processes[1],
@@ -98,6 +119,30 @@ def _table_rows(max_table_rows: int | None, memory_budget_mb: float) -> int:
     return max(1, int(memory_budget_mb * 2**20 / BYTES_PER_ROW))
 
 
+def _layout(chunk_size, blocks: tuple[int, int], n_devices: int) -> int:
+    """Blocks per device per step: a multiple of the compute tile, no more than needed."""
+    chunk = DEFAULT_CHUNK if chunk_size is None else _check_int(chunk_size, "chunk_size", 1)
+    if chunk % dev.BLOCK:
+        raise InvalidInput(f"chunk_size must be a multiple of {dev.BLOCK}, got {chunk}")
+    tb = dev.TILE_BLOCKS
+    need = -(-(blocks[1] - blocks[0]) // n_devices)
+    return max(tb, -(-min(chunk // dev.BLOCK, need) // tb) * tb)
+
+
+def _check_range(arith: lattice.Arithmetic, domain_desc: dict) -> None:
+    """The compute network must be finite in its float type (else: a meaningless count)."""
+    top = float(np.finfo(np.float32 if arith.precision == "float32" else np.float64).max)
+    big = max((float(np.max(np.abs(a), initial=0)) for layer in arith.layers for a in layer),
+              default=0.0)  # fmt: skip
+    if not big < top / 2**16:
+        raise InvalidInput(
+            f"domain {domain_desc.get('type')}: folded into the first layer, the domain's scale "
+            f"gives parameters of magnitude {big:.3g}, beyond what {arith.precision} holds "
+            f"(max {top:.3g}): the count would be meaningless; shrink or rescale the domain"
+            + (" or use precision='float64'" if arith.precision == "float32" else "")
+        )
+
+
 def _plan(net, domain, n_samples, seed, chunk_size, devices, multihost, precision, dedupe,
           max_table_rows, memory_budget_mb) -> _Plan:  # fmt: skip
     net = _check_net(net)
@@ -110,34 +155,30 @@ def _plan(net, domain, n_samples, seed, chunk_size, devices, multihost, precisio
     seed = _check_int(seed, "seed", 0)
     if seed >= 2**64:
         raise InvalidInput(f"seed must be < 2^64, got {seed}")
-    chunk = DEFAULT_CHUNK if chunk_size is None else _check_int(chunk_size, "chunk_size", 1)
-    if chunk % dev.BLOCK:
-        raise InvalidInput(f"chunk_size must be a multiple of {dev.BLOCK}, got {chunk}")
     if precision not in PRECISIONS:
         raise InvalidInput(f"precision must be one of {PRECISIONS}, got {precision!r}")
-    if precision == "auto":
-        precision = "float64" if net.is_integer() else "float32"
     rows = _table_rows(max_table_rows, memory_budget_mb)
     sampling = resolve(domain, net.input_dim)
+    arith = lattice.plan(net, sampling, precision)
+    _check_range(arith, sampling.description)
     multi = jax.process_count() > 1 if multihost is None else bool(multihost)
     p_index, p_count = (jax.process_index(), jax.process_count()) if multi else (0, 1)
     mesh = dev.local_mesh(devices)
     total_blocks = -(-n // dev.BLOCK)
-    if total_blocks >= 2**31:
-        raise InvalidInput(f"n_samples={n} is too large (at most {(2**31 - 1) * dev.BLOCK})")
-    lo, hi = process_share(total_blocks, p_index, p_count)
-    bpd = max(1, min(chunk // dev.BLOCK, -(-(hi - lo) // int(mesh.devices.size))))
+    if total_blocks >= 2**31 - 2**16:
+        raise InvalidInput(f"n_samples={n} is too large (at most {(2**31 - 2**16) * dev.BLOCK})")
+    share = process_share(total_blocks, p_index, p_count)
     return _Plan(
         net=net,
         sampling=sampling,
+        arith=arith,
         n=n,
         seed=seed,
-        precision=precision,
         spec=key_spec(net.num_relu_units),
         mesh=mesh,
-        dedupe=dev.dedupe_method(dedupe, mesh.devices.flat[0].platform),
-        blocks=(lo, hi),
-        blocks_per_device=bpd,
+        dedupe=dedupe_method(dedupe, mesh.devices.flat[0].platform),
+        blocks=share,
+        blocks_per_device=_layout(chunk_size, share, int(mesh.devices.size)),
         processes=(p_index, p_count),
         max_table_rows=rows,
     )
@@ -147,15 +188,29 @@ def _stream(plan: _Plan, table: PatternTable, start: int, path: str | None,
             checkpoint_every: int, progress: bool, stop_after: int | None) -> int:  # fmt: skip
     """Run the steps from block ``start`` to the end of this process's share, merging each
     step's output while the next one runs on device; returns the samples processed."""
+    with dev.x64_scope(plan.precision):
+        return _stream_steps(plan, table, start, path, checkpoint_every, progress, stop_after)
+
+
+def _representatives(first_block: int, blocks_per_device: int, rows: np.ndarray):
+    """Global sample index of each kept output row (see :func:`device.build_step`)."""
+    per_device = blocks_per_device * dev.BLOCK
+
+    def reps(keep: np.ndarray) -> np.ndarray:
+        d = keep // per_device
+        return (first_block + d * blocks_per_device) * dev.BLOCK + rows.take(keep)
+
+    return reps
+
+
+def _stream_steps(plan, table, start, path, checkpoint_every, progress, stop_after) -> int:
     lo, hi = plan.blocks
     step = None
     if start < hi:
-        fp = plan.net.fingerprint if plan.precision == "float64" else ""
-        step = dev.build_step(plan.net, plan.sampling, plan.spec, plan.blocks_per_device,
-                              plan.mesh, plan.precision, fp, plan.dedupe)  # fmt: skip
-    params = device_params(plan.net)
+        step = dev.build_step(plan.net, plan.sampling, plan.arith, plan.spec,
+                              plan.blocks_per_device, plan.mesh, plan.dedupe)  # fmt: skip
+    params = dev.device_params(plan.arith)
     base_key = dev.seed_key(plan.seed)
-    bounds = np.array([plan.n // dev.BLOCK, plan.n % dev.BLOCK, hi], dtype=np.int32)
     bar = tqdm(total=plan.rows_in(lo, hi), initial=plan.rows_in(lo, start), unit="samples",
                unit_scale=True, disable=not progress, leave=False)  # fmt: skip
     processed = steps_done = merged = 0
@@ -166,14 +221,15 @@ def _stream(plan: _Plan, table: PatternTable, start: int, path: str | None,
         while b < hi or in_flight is not None:
             nxt = None
             if b < hi and (stop_after is None or steps_done < stop_after):
-                firsts = dev.first_blocks_array(plan.mesh, b, plan.blocks_per_device)
-                nxt = (step(params, base_key, firsts, bounds), b, min(b + plan.per_step, hi))
+                bounds = dev.step_bounds(plan.n, hi, b)
+                nxt = (step(params, base_key, bounds), b, min(b + plan.per_step, hi))
                 b = nxt[2]
                 steps_done += 1
             if in_flight is not None:
-                (keys, counts), b0, b1 = in_flight
+                (keys, counts, rows), b0, b1 = in_flight
                 merging = True
-                table.add_words(np.asarray(keys), np.asarray(counts))
+                reps = _representatives(b0, plan.blocks_per_device, np.asarray(rows))
+                table.add_words(np.asarray(keys), np.asarray(counts), reps)
                 merging, merged_upto = False, b1
                 processed += plan.rows_in(b0, b1)
                 bar.update(plan.rows_in(b0, b1))
@@ -192,70 +248,6 @@ def _stream(plan: _Plan, table: PatternTable, start: int, path: str | None,
     finally:
         bar.close()
     return processed
-
-
-def _record(plan: _Plan, table: PatternTable, processed: int, seconds: float,
-            resumed_from: int | None) -> RegionCount:  # fmt: skip
-    fof = table.freq_of_freq()
-    sketch = table.sketch_summary()
-    warnings = []
-    if sketch is not None:
-        fof_est = {k: v * 2**table.level for k, v in fof.items()}
-        distinct = round(sketch["distinct_estimate"])
-        warnings.append(
-            f"the pattern table exceeded its budget of {plan.max_table_rows:,} patterns: "
-            f"distinct and the frequency table are estimated from a hash-sampled "
-            f"2^-{table.level} subset of patterns (relative std error "
-            f"{sketch['relative_std_error']:.2%})"
-        )
-        est = estimators.estimate(fof_est)
-    else:
-        fof_est = fof
-        distinct = sum(fof.values())
-        est = estimators.estimate(fof, plan.n)
-    warnings.extend(est.warnings)
-    coll = plan.spec.collision_probability(distinct)
-    if coll > 1e-6:
-        warnings.append(f"hash collisions are possible (probability {coll:.2g})")
-    net = plan.net
-    return RegionCount(
-        n_samples=plan.n,
-        distinct=distinct,
-        freq_of_freq=dict(sorted(fof_est.items())),
-        coverage=est.coverage,
-        chao1=est.chao1,
-        chao1_ci=est.chao1_ci,
-        good_toulmin_2x=est.good_toulmin_2x,
-        saturated=est.saturated,
-        collision_probability=coll,
-        seconds=seconds,
-        throughput=processed / max(seconds, 1e-9),
-        seed=plan.seed,
-        domain=plan.sampling.description,
-        fingerprint=net.fingerprint,
-        network={
-            "input_dim": net.input_dim,
-            "widths": list(net.widths),
-            "activations": list(net.activations),
-            "num_relu_units": net.num_relu_units,
-            "ternary": net.is_ternary(),
-        },
-        key_kind=plan.spec.kind,
-        key_bits=plan.spec.key_bits if plan.spec.hashed else plan.spec.num_bits,
-        warnings=tuple(warnings),
-        sketch=sketch,
-        execution={
-            "devices": plan.n_devices,
-            "processes": plan.processes[1],
-            "platform": plan.mesh.devices.flat[0].platform,
-            "chunk_size": plan.blocks_per_device * dev.BLOCK,
-            "dedupe": plan.dedupe,
-            "resumed_from_block": resumed_from,
-            "samples_this_run": processed,  # all processes together
-        },
-        package_version=package_version(),
-        precision=plan.precision,
-    )
 
 
 def count_regions(
@@ -289,12 +281,16 @@ def count_regions(
     hash-sampled sketch and says so in ``record.sketch``. ``multihost`` (default: when
     ``jax.process_count() > 1``) splits the blocks between processes and all-gathers tables.
 
-    ``precision``: "float32" (the accelerators' native type), "float64" (x64 enabled only
-    inside the compiled step) or "auto" (default: float64 for integer, e.g. ternary,
-    networks, whose ties and cancellations are the norm; float32 otherwise). In float32, a
-    sample within ~1e-7 of a breakpoint where the network's sums cancel (e.g. a zigzag's
-    zeros) can be assigned a pattern that exists only through rounding; float64 pushes this
-    below 1e-15, far under the 2^-24 spacing of the samples.
+    ``precision``: "auto" (default), "float32" or "float64" (x64 enabled only around the
+    compiled step). Box, Plane and Segment domains are sampled at the centres of a grid of
+    2^m cells per coordinate and the domain's offset and scale are folded exactly into the
+    first layer (:mod:`tern_jax.sampling.lattice`). "auto" takes float32 when that makes the
+    forward pass provably exact (integer or dyadic networks whose pre-activations stay below
+    2^24 grid units; then m is the finest grid with this property, at least 14 bits) and
+    float64 otherwise (m = 23; exact too when the bound stays below 2^53). Forcing float64
+    keeps the same grid, hence the same record. Forced float32 that is not proven exact
+    carries a warning with a measured check against float64. ``record.arithmetic`` says
+    what ran and why.
 
     ``dedupe``: how each device groups equal patterns before they cross to the host:
     "slots" (a scratch hash table, linear work), "sort", or "auto" (default: slots on CPU,
@@ -305,7 +301,10 @@ def count_regions(
                  dedupe, max_table_rows, memory_budget_mb)  # fmt: skip
     checkpoint_every = _check_int(checkpoint_every, "checkpoint_every", 1)
     t0 = time.perf_counter()
-    table = PatternTable(two_columns=plan.spec.words > 2, max_rows=plan.max_table_rows)
+    check = None
+    if plan.precision == "float32" and not plan.arith.exact:
+        check = float32_check(plan.net, plan.sampling, plan.arith)
+    table = PatternTable(plan.spec.words > 2, plan.max_table_rows, reps=True)
     path = state_path(state_dir, *plan.processes) if state_dir else None
     start, resumed_from = plan.blocks[0], None
     if path:
@@ -316,9 +315,23 @@ def count_regions(
             table.merge_state(saved)
     processed = _stream(plan, table, start, path, checkpoint_every, progress, _stop_after_steps)
     if plan.processes[1] > 1:
-        merged = PatternTable(two_columns=plan.spec.words > 2, max_rows=plan.max_table_rows)
+        merged = PatternTable(plan.spec.words > 2, plan.max_table_rows, reps=True)
         table, processed = allgather_tables(table.state(), merged, processed)
-    return _record(plan, table, processed, time.perf_counter() - t0, resumed_from)
+    state = table.state()
+    t1 = time.perf_counter()
+    patterns = check_patterns(plan.net, plan.sampling, plan.arith, plan.spec, state, plan.seed)
+    run = {
+        "devices": plan.n_devices,
+        "processes": plan.processes[1],
+        "platform": plan.mesh.devices.flat[0].platform,
+        "chunk_size": plan.blocks_per_device * dev.BLOCK,
+        "dedupe": plan.dedupe,
+        "resumed_from_block": resumed_from,
+        "samples_this_run": processed,  # all processes together
+        "affine_recomputed_tiles": patterns.recomputed_tiles,
+        "pattern_seconds": time.perf_counter() - t1,  # checks and maps, once per pattern
+    }
+    return build_record(plan, state, patterns, check, run, time.perf_counter() - t0)
 
 
 class _Stopped(RuntimeError):

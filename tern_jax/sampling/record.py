@@ -15,14 +15,32 @@ RUN_FIELDS = ("seconds", "throughput", "execution")
 @dataclasses.dataclass(frozen=True)
 class RegionCount:
     """A sampled count of **activation regions** (distinct activation patterns) of a network
-    among ``n_samples`` inputs drawn from ``domain``, with estimates of the unseen ones.
+    among ``n_samples`` inputs drawn from ``domain``, with estimates of the unseen ones, and
+    of the distinct **affine maps** among them.
 
-    ``distinct`` is exact for the sample (a lower bound on the regions with positive mass in
-    the domain) unless ``sketch`` is set, in which case it is an estimate with the error
-    bound given there. ``chao1``/``chao1_ci``/``good_toulmin_2x`` are estimates (None when
-    ``saturated``). ``collision_probability`` is 0 for exact keys (<= 128 ReLU units).
-    ``precision`` is the float type of the forward pass (float32 or float64). In sketch
-    mode ``freq_of_freq`` holds the kept subset's exact f_k scaled by 2^level (estimates).
+    ``distinct`` is exact for the sample: the number of activation regions the samples met,
+    a lower bound on the activation regions with positive mass in the domain. It is an
+    estimate with the error bound given in ``sketch`` when that is set.
+
+    ``affine_distinct`` is the number of distinct affine maps of the output (gradient and
+    offset in the sampled coordinates) over the patterns found: exact integers for integer
+    and dyadic networks on the exact path, float64 compared at the relative tolerance in
+    ``affine`` otherwise. Every linear region the samples met contains at least one of those
+    maps and each map belongs to a region met, so if every linear region met is connected,
+    ``affine_distinct <= (linear regions met) <= distinct``; ``affine_distinct`` is a lower
+    bound on the linear regions of the domain (two separate regions with the same map count
+    once). In sketch mode it counts the maps of the kept subset of patterns only (a lower
+    bound on the maps of all patterns found).
+
+    ``on_breakpoints``: samples that lay exactly on a breakpoint (some ReLU pre-activation
+    exactly 0) and were not counted, since their pattern may be a face's rather than a
+    region's; the frequency table covers the other ``n_samples - on_breakpoints``.
+
+    ``chao1``/``chao1_ci``/``good_toulmin_2x`` are estimates (None when ``saturated``).
+    ``collision_probability`` is 0 for exact keys (<= 128 ReLU units). ``precision`` is the
+    float type of the forward pass; ``arithmetic`` says whether it was proven exact, on which
+    sampling grid and why. In sketch mode ``freq_of_freq`` holds the kept subset's exact f_k
+    scaled by 2^level (estimates).
     """
 
     n_samples: int
@@ -49,6 +67,10 @@ class RegionCount:
     precision: str = "float32"
     kind: str = "activation regions (distinct activation patterns)"
     method: str = "sampled"
+    affine_distinct: int | None = None
+    affine: dict | None = None
+    arithmetic: dict | None = None
+    on_breakpoints: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return to_jsonable(self)
@@ -86,6 +108,18 @@ class RegionCount:
                 f"hash-sampled subset at rate 2^-{self.sketch['level']}; 95% CI "
                 f"[{lo:,.0f}, {hi:,.0f}])"
             )
+        if self.affine_distinct is not None:
+            aff = self.affine or {}
+            how = (
+                "exact integer maps"
+                if aff.get("exact")
+                else (f"float64 maps, relative tolerance {aff.get('tolerance')}")
+            )
+            lines.append(
+                f"affine    {self.affine_distinct:,} distinct affine maps of the output among "
+                f"those patterns ({how}): a lower bound on the linear regions met, at most "
+                "their number when each is connected"
+            )
         lines.append(
             f"coverage  {self.coverage:.4f} (Good-Turing estimate of the sampling mass of "
             "the regions found)"
@@ -106,6 +140,11 @@ class RegionCount:
             f"keys      {self.key_kind} ({self.key_bits} bits), collision probability "
             f"{self.collision_probability:.3g}; forward pass in {self.precision}"
         )
+        if self.arithmetic:
+            grid = self.arithmetic.get("lattice_bits")
+            where = f" on a grid of 2^{grid} cells per coordinate" if grid else ""
+            exact = "exact" if self.arithmetic.get("exact") else "not proven exact"
+            lines.append(f"arith     {exact}{where}: {self.arithmetic.get('reason')}")
         lines.extend(f"warning   {w}" for w in self.warnings)
         return "\n".join(lines)
 

@@ -19,7 +19,7 @@ import numpy as np
 from ..errors import DamagedFile, InvalidInput
 from .table import TableState
 
-STATE_FORMAT = "tern_jax.sampling_state/1"
+STATE_FORMAT = "tern_jax.sampling_state/2"  # /2: representatives per key
 
 
 def state_path(state_dir: str, process_index: int, process_count: int) -> str:
@@ -34,11 +34,14 @@ def save_state(path: str, identity: dict, next_block: int, table: TableState) ->
         "identity": np.array(json.dumps(identity, sort_keys=True)),
         "next_block": np.array(next_block, dtype=np.int64),
         "level": np.array(table.level, dtype=np.int64),
+        "total": np.array(-1 if table.total is None else table.total, dtype=np.int64),
         "hi": table.hi,
         "counts": table.counts,
     }
     if table.lo is not None:
         arrays["lo"] = table.lo
+    if table.reps is not None:
+        arrays["reps"] = table.reps
     tmp = f"{path}.tmp-{os.getpid()}"
     with open(tmp, "wb") as fh:
         np.savez(fh, **arrays)
@@ -58,7 +61,10 @@ def load_state(path: str, identity: dict) -> tuple[int, TableState] | None:
     try:
         with np.load(path, allow_pickle=False) as data:
             if str(data["format"]) != STATE_FORMAT:
-                raise DamagedFile(f"{path!r} is not a tern_jax sampling state")
+                raise DamagedFile(
+                    f"{path!r} is not a tern_jax sampling state of this version "
+                    f"({STATE_FORMAT}); delete it or use another --resume directory"
+                )
             saved = json.loads(str(data["identity"]))
             next_block = int(data["next_block"])
             table = TableState(
@@ -66,6 +72,8 @@ def load_state(path: str, identity: dict) -> tuple[int, TableState] | None:
                 lo=data["lo"].astype(np.uint64) if "lo" in data.files else None,
                 counts=data["counts"].astype(np.int64),
                 level=int(data["level"]),
+                reps=data["reps"].astype(np.int64) if "reps" in data.files else None,
+                total=int(data["total"]) if int(data["total"]) >= 0 else None,
             )
     except (OSError, KeyError, EOFError, ValueError, zipfile.BadZipFile) as e:
         raise DamagedFile(f"{path!r}: damaged sampling state ({e})") from e

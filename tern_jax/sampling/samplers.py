@@ -1,12 +1,28 @@
 """On-device samplers: inputs drawn from a domain (:mod:`tern_jax.domains`) from a JAX key.
 
 :func:`resolve` checks a domain against a network's input dimension and returns a
-:class:`Sampling`: the domain's description and a ``sample(key, n)`` that draws ``n`` float32
-inputs on device. The engine calls it once per canonical block with ``fold_in(seed_key,
-block)``, so sample i depends only on (seed, i).
+:class:`Sampling`: the domain's description, its exact affine *input map* and a ``draw``
+that produces sample *coordinates* ``c`` (one row of ``coords`` numbers per sample) on device.
+The input is ``x = offset + c @ scale`` (``scale`` diagonal for a box). The engine folds this
+map into the network's first layer on the host, exactly (:mod:`tern_jax.sampling.lattice`),
+so a domain far from the origin costs no precision: ``x`` itself is never formed.
 
-A sampled count is about the regions with positive mass under this law, on this domain
-(math.md section 5), never about the network's total.
+Laws:
+
+- ``lattice`` (Box, Plane, Segment: uniform): ``c = t / 2**(m + 1)`` with ``t = 2 k + 1`` and
+  ``k`` uniform in ``[0, 2**m)`` from the key bits, i.e. the centres of a grid of ``2**m``
+  cells per coordinate. The device draws the odd integers ``t`` (exact in float32 for
+  m <= 23) and the scale ``2**-(m + 1)`` goes into the folded first layer. Every sample sits at
+  least half a cell away from any grid line, so it never lands on a breakpoint of an integer
+  network whose pieces the grid resolves; with m = 23 these are today's (and the earlier
+  float32 sampler's) points.
+- ``normal`` (Gaussian): ``c ~ N(0, I)`` in the forward pass's float type.
+- ``points`` (Points): ``c = x``, a data point, moved uniformly inside a ball when asked.
+
+The engine calls ``draw`` once per canonical block of 4096 rows with ``fold_in(seed_key,
+block)``, so sample i depends only on (seed, i). A sampled count is about the regions with
+positive mass under this law, on this domain (math.md section 5), never about the network's
+total.
 """
 
 from __future__ import annotations
@@ -20,118 +36,141 @@ import numpy as np
 
 from ..domains import Box, Domain, Gaussian, Plane, Points, ResolvedDomain, Segment
 from ..errors import InvalidInput, WrongType
+from .dyadic import Dyadic
 
-Sampler = Callable[[jax.Array, int], jax.Array]
+LATTICE, NORMAL, POINTS = "lattice", "normal", "points"
+# Beyond 2^52 adjacent float64 numbers are more than 1 apart: an input coordinate that large
+# cannot be told from its neighbours at unit scale, where an integer network's breakpoints
+# lie, so a count there would describe the rounding rather than the network.
+MAX_COORDINATE = 2.0**52
+
+# draw(key, n, first_index, m, dtype) -> (n, coords) coordinates in dtype.
+Draw = Callable[[jax.Array, int, jax.Array, int, object], jax.Array]
 
 
-def open_uniform(key: jax.Array, shape: tuple[int, ...]) -> jax.Array:
-    """Uniform float32 on (0, 1) at the *centres* of a 2^-23 grid: (k + 1/2) 2^-23.
-
-    ``jax.random.uniform`` returns multiples of 2^-23, which include 0 and every dyadic
-    breakpoint j / 2^m of a ternary network (0.25, 0.5, ...). Hitting one exactly puts the
-    sample on a lower-dimensional face with a pattern of its own, so ~10^7 samples would
-    report faces as extra regions. Odd multiples of 2^-24 never lie on such a breakpoint, and
-    stay odd through the small-integer affine maps of the constructions.
-    """
+def open_uniform(key: jax.Array, shape: tuple[int, ...], dtype=jnp.float32) -> jax.Array:
+    """Uniform on (0, 1) at the centres of a 2^-23 grid: (k + 1/2) 2^-23 (never 0 or 1)."""
     k = jax.random.bits(key, shape, jnp.uint32) >> jnp.uint32(9)
-    return (k.astype(jnp.float32) + jnp.float32(0.5)) * jnp.float32(2.0**-23)
+    return (k.astype(dtype) + 0.5) * 2.0**-23
+
+
+def lattice_coordinates(bits: jax.Array, m: int, dtype) -> jax.Array:
+    """Odd integers ``t = 2 (bits >> (32 - m)) + 1`` in ``[1, 2**(m + 1))`` as ``dtype``."""
+    k = bits >> jnp.uint32(32 - m)
+    return k.astype(dtype) * 2 + 1
 
 
 @dataclasses.dataclass(frozen=True)
 class Sampling:
-    """A domain checked against an input dimension, with its on-device sampler."""
+    """A domain checked against an input dimension: its law, exact input map and sampler.
+
+    ``x = offset + c @ scale`` for sample coordinates ``c`` (``coords`` per sample);
+    ``scale`` is a (coords, dim) :class:`Dyadic`, or the (dim,) diagonal when ``diagonal``.
+    For the ``lattice`` law ``c`` is the cell centre in the unit cube (``t / 2**(m + 1)``).
+    """
 
     dim: int
     description: dict
-    sample: Sampler = dataclasses.field(compare=False, repr=False)
+    law: str
+    coords: int
+    offset: Dyadic = dataclasses.field(compare=False, repr=False)
+    scale: Dyadic = dataclasses.field(compare=False, repr=False)
+    diagonal: bool
+    draw: Draw = dataclasses.field(compare=False, repr=False)
+
+    @property
+    def program(self) -> tuple:
+        """What the compiled sampler depends on: the law and shape (the domain's numbers are
+        folded into the parameters), and a points law's data."""
+        if self.law == POINTS:
+            d = self.description
+            return (self.law, self.coords, d["data_sha256"], d["num_points"], d["radius"])
+        return (self.law, self.coords)
 
 
-class IndexedSampler:
-    """A sampler that also needs the global index of its first sample (``Points``)."""
-
-    def __init__(self, fn: Callable[[jax.Array, jax.Array, int], jax.Array]):
-        self.fn = fn
-
-    def __call__(self, key, n, first_index=None):
-        if first_index is None:
-            first_index = jnp.uint32(0)
-        return self.fn(key, first_index, n)
+def _exact(a) -> Dyadic:
+    return Dyadic.of(a)
 
 
-def sampler_needs_index(sample: Sampler) -> bool:
-    return isinstance(sample, IndexedSampler)
+def _lattice_draw(k: int) -> Draw:
+    def draw(key, n, first_index, m, dtype):
+        return lattice_coordinates(jax.random.bits(key, (n, k), jnp.uint32), m, dtype)
+
+    return draw
 
 
-def _box(r: ResolvedDomain) -> Sampler:
-    lo, hi = r.params["lo"], r.params["hi"]
-    lo32, span32 = jnp.asarray(lo, jnp.float32), jnp.asarray(hi - lo, jnp.float32)
-    d = r.dim
-
-    def sample(key, n):
-        return lo32 + span32 * open_uniform(key, (n, d))
-
-    return sample
+def _box(r: ResolvedDomain) -> Sampling:
+    lo, hi = _exact(r.params["lo"]), _exact(r.params["hi"])
+    return Sampling(r.dim, r.description, LATTICE, r.dim, lo, hi - lo, True, _lattice_draw(r.dim))
 
 
-def _gaussian(r: ResolvedDomain) -> Sampler:
-    m32 = jnp.asarray(r.params["mean"], jnp.float32)
-    s32 = jnp.asarray(r.params["std"], jnp.float32)
-    d = r.dim
-
-    def sample(key, n):
-        return m32 + s32 * jax.random.normal(key, (n, d), jnp.float32)
-
-    return sample
-
-
-def _plane(r: ResolvedDomain) -> Sampler:
+def _plane(r: ResolvedDomain) -> Sampling:
     p = r.params
-    b = p["bounds"]
-    o32 = jnp.asarray(p["origin"], jnp.float32)
-    uv32 = jnp.asarray(np.stack([p["u"], p["v"]]), jnp.float32)
-    lo32 = jnp.asarray([b[0], b[2]], jnp.float32)
-    span32 = jnp.asarray([b[1] - b[0], b[3] - b[2]], jnp.float32)
-
-    def sample(key, n):
-        st = lo32 + span32 * open_uniform(key, (n, 2))
-        return o32 + st @ uv32
-
-    return sample
+    b = [_exact(v) for v in p["bounds"]]
+    u, v = _exact(p["u"]), _exact(p["v"])
+    offset = _exact(p["origin"]) + b[0] * u + b[2] * v
+    rows = [(b[1] - b[0]) * u, (b[3] - b[2]) * v]
+    e = max(rr.exp for rr in rows)
+    scale = Dyadic(np.stack([rr.at_exp(e) for rr in rows]), e)
+    return Sampling(r.dim, r.description, LATTICE, 2, offset, scale, False, _lattice_draw(2))
 
 
-def _segment(r: ResolvedDomain) -> Sampler:
-    a, b = r.params["start"], r.params["end"]
-    a32, d32 = jnp.asarray(a, jnp.float32), jnp.asarray(b - a, jnp.float32)
-
-    def sample(key, n):
-        return a32 + open_uniform(key, (n, 1)) * d32
-
-    return sample
+def _segment(r: ResolvedDomain) -> Sampling:
+    a, b = _exact(r.params["start"]), _exact(r.params["end"])
+    d = b - a
+    scale = Dyadic(d.num.reshape(1, -1), d.exp)
+    return Sampling(r.dim, r.description, LATTICE, 1, a, scale, False, _lattice_draw(1))
 
 
-def _points(r: ResolvedDomain) -> Sampler:
+def _gaussian(r: ResolvedDomain) -> Sampling:
+    k = r.dim
+
+    def draw(key, n, first_index, m, dtype):
+        return jax.random.normal(key, (n, k), dtype)
+
+    mean, std = _exact(r.params["mean"]), _exact(r.params["std"])
+    return Sampling(r.dim, r.description, NORMAL, k, mean, std, True, draw)
+
+
+def _points(r: ResolvedDomain) -> Sampling:
     data, radius, d = r.params["data"], r.params["radius"], r.dim
-    m = data.shape[0]
-    pts32 = jnp.asarray(data, jnp.float32)
+    count = data.shape[0]
 
-    def sample_at(key, first_index, n):
-        idx = (first_index + jnp.arange(n, dtype=jnp.uint32)) % jnp.uint32(m)
-        x = pts32[idx]
+    def draw(key, n, first_index, m, dtype):
+        idx = (first_index + jnp.arange(n, dtype=jnp.uint32)) % jnp.uint32(count)
+        x = jnp.asarray(data, dtype)[idx]
         if radius > 0:
             kd, kr = jax.random.split(key)
-            g = jax.random.normal(kd, (n, d), jnp.float32)
+            g = jax.random.normal(kd, (n, d), dtype)
             g = g / jnp.maximum(jnp.linalg.norm(g, axis=1, keepdims=True), 1e-30)
-            x = x + radius * open_uniform(kr, (n, 1)) ** (1.0 / d) * g
+            x = x + radius * open_uniform(kr, (n, 1), dtype) ** (1.0 / d) * g
         return x
 
-    return IndexedSampler(sample_at)
+    zero, one = _exact(np.zeros(d)), _exact(np.ones(d))
+    return Sampling(r.dim, r.description, POINTS, d, zero, one, True, draw)
+
+
+def _largest_coordinate(domain: Domain, r: ResolvedDomain) -> float:
+    """The largest |coordinate| of the domain's points (of mean +- 8 std for a Gaussian)."""
+    p = r.params
+    if isinstance(domain, Box):
+        return float(max(np.max(np.abs(p["lo"])), np.max(np.abs(p["hi"]))))
+    if isinstance(domain, Segment):
+        return float(max(np.max(np.abs(p["start"])), np.max(np.abs(p["end"]))))
+    if isinstance(domain, Plane):
+        b = p["bounds"]
+        corners = [p["origin"] + s * p["u"] + t * p["v"] for s in b[:2] for t in b[2:]]
+        return float(np.max(np.abs(corners)))
+    if isinstance(domain, Gaussian):
+        return float(np.max(np.abs(p["mean"]) + 8 * p["std"]))
+    return float(np.max(np.abs(p["data"])) + p["radius"])
 
 
 _SAMPLERS = {Box: _box, Gaussian: _gaussian, Plane: _plane, Segment: _segment, Points: _points}
 
 
 def resolve(domain: Domain, input_dim: int) -> Sampling:
-    """Check ``domain`` against ``input_dim`` and build its on-device sampler."""
+    """Check ``domain`` against ``input_dim`` and build its sampler and exact input map."""
     if not isinstance(domain, Domain):
         raise WrongType(
             f"domain must be a tern_jax domain (Box, Gaussian, Plane, Segment, Points), got "
@@ -143,4 +182,13 @@ def resolve(domain: Domain, input_dim: int) -> Sampling:
     if isinstance(domain, Plane) and domain.polygon is not None:
         raise InvalidInput("Plane: sampling needs bounds, not a polygon")
     r = domain.resolve(input_dim)
-    return Sampling(r.dim, r.description, build(r))
+    big = _largest_coordinate(domain, r)
+    if not big < MAX_COORDINATE:
+        raise InvalidInput(
+            f"{type(domain).__name__}: input coordinates reach {big:.3g}, beyond 2^52 "
+            f"(~{MAX_COORDINATE:.3g}), where float64 numbers are more than 1 apart: the "
+            "precision cannot resolve the network's regions at that scale, so the count "
+            "would be meaningless; rescale the inputs (divide the domain and multiply the "
+            "first layer's weights by the same factor)"
+        )
+    return build(r)

@@ -8,6 +8,10 @@ table's size (at least ``min(FLUSH_MIN, max_rows)``) everything is concatenated,
 reduced by key. The amortised cost is O(log) per pair and memory stays O(distinct patterns),
 never O(N).
 
+Each key can carry a *representative*: the global index of one sample with that pattern (the
+smallest seen; the merge keeps the minimum), from which :mod:`.affine` recomputes the pattern
+and its affine map once per distinct pattern.
+
 Sketch mode (beyond memory): when the table would exceed ``max_rows`` patterns, only
 patterns whose 64-bit mix of the key has its top ``level`` bits zero are kept (a
 hash-sampled subset with rate 2^-level; the level rises until the table fits). Their counts
@@ -41,6 +45,14 @@ def words_to_columns(words: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
     return join(0, 1), (join(2, 3) if k > 2 else None)
 
 
+def columns_to_words(hi: np.ndarray, lo: np.ndarray | None, words: int) -> np.ndarray:
+    """Inverse of :func:`words_to_columns`: (n, words) uint32."""
+    cols = [hi >> np.uint64(32), hi & np.uint64(0xFFFFFFFF)]
+    if lo is not None:
+        cols += [lo >> np.uint64(32), lo & np.uint64(0xFFFFFFFF)]
+    return np.stack(cols[:words], axis=1).astype(np.uint32)
+
+
 def mix64(x: np.ndarray) -> np.ndarray:
     """splitmix64 finaliser (a bijection on uint64 with full avalanche)."""
     x = np.asarray(x, dtype=np.uint64)
@@ -56,8 +68,8 @@ def sample_hash(hi: np.ndarray, lo: np.ndarray | None) -> np.ndarray:
     return h
 
 
-def _sort_two(hi, lo, counts):
-    """Sort rows by (hi, lo); return them and the mask of first rows of each key.
+def _sort_two(hi, lo):
+    """The order sorting rows by (hi, lo), and the mask of each key's first row in it.
 
     Sorting by ``hi`` alone is ~2x faster than a two-key lexsort, and is enough unless two
     different keys share ``hi`` (64 bits of a hash, or the first two words of an exact key);
@@ -66,15 +78,15 @@ def _sort_two(hi, lo, counts):
     # Stable (timsort) exploits the sorted runs: the table, and each device group's output
     # when the device sorted it.
     order = np.argsort(hi, kind="stable")
-    hi, lo, counts = hi[order], lo[order], counts[order]
-    same_hi = hi[1:] == hi[:-1]
-    if np.any(same_hi & (lo[1:] != lo[:-1])):
+    shi, slo = hi[order], (lo[order] if lo is not None else None)
+    same_hi = shi[1:] == shi[:-1]
+    if slo is not None and np.any(same_hi & (slo[1:] != slo[:-1])):
         order = np.lexsort((lo, hi))
-        hi, lo, counts = hi[order], lo[order], counts[order]
-        same_hi = hi[1:] == hi[:-1]
-    new = np.ones(hi.size, dtype=bool)
-    new[1:] = ~same_hi | (lo[1:] != lo[:-1])
-    return hi, lo, counts, new
+        shi, slo = hi[order], lo[order]
+        same_hi = shi[1:] == shi[:-1]
+    new = np.ones(shi.size, dtype=bool)
+    new[1:] = ~same_hi if slo is None else ~same_hi | (slo[1:] != slo[:-1])
+    return order, new
 
 
 @dataclasses.dataclass
@@ -85,41 +97,55 @@ class TableState:
     lo: np.ndarray | None
     counts: np.ndarray
     level: int = 0
+    reps: np.ndarray | None = None  # int64 global sample index per key, when tracked
+    total: int | None = None  # samples added (before any sketch subsetting), when known
 
 
 class PatternTable:
     """Running (key, count) table with exact per-pattern counts (see module docstring)."""
 
-    def __init__(self, two_columns: bool, max_rows: int | None = None):
+    def __init__(self, two_columns: bool, max_rows: int | None = None, reps: bool = False):
         if max_rows is not None and max_rows < 1:
             raise InvalidInput(f"max_rows must be >= 1, got {max_rows}")
         self.two_columns = two_columns
         self.max_rows = max_rows
+        self.tracks_reps = reps
         self.level = 0
         self._hi = np.zeros(0, np.uint64)
         self._lo = np.zeros(0, np.uint64) if two_columns else None
         self._counts = np.zeros(0, np.int64)
-        self._pending: list[tuple[np.ndarray, np.ndarray | None, np.ndarray]] = []
+        self._reps = np.zeros(0, np.int64) if reps else None
+        self._pending: list[tuple] = []
         self._pending_rows = 0
+        self.total = 0  # samples added, whether or not the sketch keeps their pattern
 
     # -- input ----------------------------------------------------------------------------
-    def add_words(self, words: np.ndarray, counts: np.ndarray) -> None:
-        """Add device output: rows with count 0 are padding and are dropped."""
+    def add_words(self, words: np.ndarray, counts: np.ndarray, reps=None) -> None:
+        """Add device output: rows with count 0 are padding and are dropped. ``reps``: the
+        global sample index of each row's representative (an array, or a function of the
+        kept row positions returning one), when the table tracks them."""
         counts = np.asarray(counts)
         keep = np.flatnonzero(counts)  # take() is ~3x faster than a boolean row mask here
         hi, lo = words_to_columns(np.asarray(words).take(keep, axis=0))
-        self.add(hi, lo, counts[keep].astype(np.int64))
+        if self.tracks_reps:
+            reps = reps(keep) if callable(reps) else np.asarray(reps)[keep]
+        self.add(hi, lo, counts[keep].astype(np.int64), reps)
 
-    def add(self, hi: np.ndarray, lo: np.ndarray | None, counts: np.ndarray) -> None:
+    def add(self, hi: np.ndarray, lo: np.ndarray | None, counts: np.ndarray,
+            reps: np.ndarray | None = None) -> None:  # fmt: skip
         if (lo is not None) != self.two_columns:
             raise InvalidInput("key width does not match the table")
+        if (reps is not None) != self.tracks_reps:
+            raise InvalidInput("representatives do not match the table")
+        self.total += int(np.sum(counts))
         if self.level:
             keep = self._in_sample(hi, lo, self.level)
             hi, counts = hi[keep], counts[keep]
             lo = lo[keep] if lo is not None else None
+            reps = reps[keep] if reps is not None else None
         if hi.size == 0:
             return
-        self._pending.append((hi, lo, counts))
+        self._pending.append((hi, lo, counts, reps))
         self._pending_rows += hi.size
         floor = FLUSH_MIN if self.max_rows is None else min(FLUSH_MIN, self.max_rows)
         if self._pending_rows >= max(floor, self._hi.size):
@@ -130,7 +156,13 @@ class PatternTable:
         if other.level > self.level:
             self.consolidate()
             self._raise_level(other.level)
-        self.add(other.hi, other.lo, other.counts)
+        reps = other.reps if self.tracks_reps else None
+        if self.tracks_reps and reps is None:
+            raise InvalidInput("the saved table has no representatives")
+        before = self.total
+        self.add(other.hi, other.lo, other.counts, reps)
+        if other.total is not None:  # the kept counts understate a sketch's samples
+            self.total = before + other.total
         self.consolidate()
 
     # -- consolidation --------------------------------------------------------------------
@@ -138,23 +170,19 @@ class PatternTable:
         if not self._pending:
             self._fit()
             return
-        parts = [(self._hi, self._lo, self._counts), *self._pending]
+        parts = [(self._hi, self._lo, self._counts, self._reps), *self._pending]
         self._pending, self._pending_rows = [], 0
         hi = np.concatenate([p[0] for p in parts])
+        lo = np.concatenate([p[1] for p in parts]) if self.two_columns else None
         counts = np.concatenate([p[2] for p in parts])
-        if self.two_columns:
-            lo = np.concatenate([p[1] for p in parts])
-            hi, lo, counts, new = _sort_two(hi, lo, counts)
-        else:
-            lo = None
-            order = np.argsort(hi, kind="stable")
-            hi, counts = hi[order], counts[order]
-            new = np.ones(hi.size, dtype=bool)
-            new[1:] = hi[1:] != hi[:-1]
+        order, new = _sort_two(hi, lo)
         starts = np.flatnonzero(new)
-        self._counts = np.add.reduceat(counts, starts) if starts.size else counts[:0]
-        self._hi = hi[starts]
-        self._lo = lo[starts] if lo is not None else None
+        self._counts = np.add.reduceat(counts[order], starts) if starts.size else counts[:0]
+        self._hi = hi[order][starts]
+        self._lo = lo[order][starts] if lo is not None else None
+        if self.tracks_reps:
+            reps = np.concatenate([p[3] for p in parts])[order]
+            self._reps = np.minimum.reduceat(reps, starts) if starts.size else reps[:0]
         self._fit()
 
     def _fit(self) -> None:
@@ -173,6 +201,8 @@ class PatternTable:
         self._hi, self._counts = self._hi[keep], self._counts[keep]
         if self._lo is not None:
             self._lo = self._lo[keep]
+        if self._reps is not None:
+            self._reps = self._reps[keep]
         self.level = level
 
     @staticmethod
@@ -184,7 +214,7 @@ class PatternTable:
     # -- output ---------------------------------------------------------------------------
     def state(self) -> TableState:
         self.consolidate()
-        return TableState(self._hi, self._lo, self._counts, self.level)
+        return TableState(self._hi, self._lo, self._counts, self.level, self._reps, self.total)
 
     @property
     def rows(self) -> int:
@@ -199,19 +229,21 @@ class PatternTable:
 
     def sketch_summary(self) -> dict | None:
         """None in exact mode; otherwise the estimate and its error bound."""
-        if self.level == 0:
-            return None
-        kept = self.rows
-        rate = 2.0**-self.level
-        rel = math.sqrt((1.0 - rate) / kept) if kept else float("inf")
-        est = kept / rate
-        return {
-            "kind": "hash-sampled subset (exact counts for patterns whose key hash "
-            "falls in a 2^-level slice)",
-            "level": self.level,
-            "sampling_rate": rate,
-            "kept_patterns": kept,
-            "distinct_estimate": est,
-            "relative_std_error": rel,
-            "distinct_95ci": [max(kept, est * (1 - 1.96 * rel)), est * (1 + 1.96 * rel)],
-        }
+        return sketch_summary(self.level, self.rows) if self.level else None
+
+
+def sketch_summary(level: int, kept: int) -> dict:
+    """The estimate of distinct patterns from ``kept`` patterns of a 2^-level hash sample."""
+    rate = 2.0**-level
+    rel = math.sqrt((1.0 - rate) / kept) if kept else float("inf")
+    est = kept / rate
+    return {
+        "kind": "hash-sampled subset (exact counts for patterns whose key hash "
+        "falls in a 2^-level slice)",
+        "level": level,
+        "sampling_rate": rate,
+        "kept_patterns": kept,
+        "distinct_estimate": est,
+        "relative_std_error": rel,
+        "distinct_95ci": [max(kept, est * (1 - 1.96 * rel)), est * (1 + 1.96 * rel)],
+    }

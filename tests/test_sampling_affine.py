@@ -1,0 +1,155 @@
+"""Linear regions from samples: ``affine_distinct`` against the exact engines' partitions.
+
+The truth for distinct affine maps is computed here, independently, in rational arithmetic
+from the activation patterns of the exact plane engine's cells.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+import tern_jax as tj
+from tern_jax import constructions as C
+
+
+def _net(seed, dims, acts, kind="ternary"):
+    rng = np.random.default_rng(seed)
+    pairs = list(itertools.pairwise(dims))
+    if kind == "ternary":
+        ws = [rng.integers(-1, 2, (a, b)).astype(float) for a, b in pairs]
+        bs = [rng.integers(-1, 2, b).astype(float) for b in dims[1:]]
+    else:
+        ws = [rng.normal(size=(a, b)) for a, b in pairs]
+        bs = [0.3 * rng.normal(size=b) for b in dims[1:]]
+    return tj.ReLUNet.from_arrays(ws, bs, [*acts, "identity"])
+
+
+def _exact_maps(net, patterns) -> set:
+    """The distinct affine maps (gradient, offset) in x of f on the regions of ``patterns``,
+    for an integer network: exact integer products with the patterns' masks (Python ints)."""
+    rows = []
+    for pattern in patterns:
+        grad = np.eye(net.input_dim, dtype=object)
+        off = np.zeros(net.input_dim, dtype=object)
+        bit = 0
+        for w, b, act in zip(net.weights, net.biases, net.activations):
+            w, b = w.astype(np.int64).astype(object), b.astype(np.int64).astype(object)
+            grad, off = grad @ w, off @ w + b
+            if act == "relu":
+                on = pattern[bit : bit + b.size]
+                bit += b.size
+                grad, off = grad * on, off * on
+        rows.append((tuple(grad.ravel()), tuple(off)))
+    return set(rows)
+
+
+BOX = ([-2.0, -2.0], [1, 0], [0, 1], (0, 4, 0, 4))
+CASES = [
+    (1, [2, 8, 8, 1], ["relu", "relu"]),
+    (3, [2, 8, 8, 1], ["relu", "relu"]),
+    (4, [2, 8, 8, 1], ["relu", "relu"]),
+    (0, [2, 8, 8, 1], ["relu", "relu"]),  # two separate linear regions share a map
+    (1, [2, 12, 12, 12, 1], ["relu", "identity", "relu"]),
+    (3, [2, 12, 12, 12, 1], ["relu", "identity", "relu"]),
+    (4, [2, 12, 12, 12, 1], ["relu", "identity", "relu"]),
+    (1, [2, 66, 66, 1], ["relu", "relu"]),  # 132 ReLU units: hashed keys, recomputed bits
+]
+
+
+@pytest.mark.parametrize(("seed", "dims", "acts"), CASES)
+def test_affine_distinct_against_the_plane_engine(seed, dims, acts):
+    net = _net(seed, dims, acts)
+    exact = tj.exact_regions_2d(net, *BOX, mode="exact", keep_cells=True)
+    maps = _exact_maps(net, exact.patterns)
+    rec = tj.count_regions(net, tj.Box(-2.0, 2.0), 1 << 20, seed=seed)
+    assert rec.affine["exact"] and rec.affine["unverified"] == 0
+    assert rec.distinct <= exact.activation_regions
+    assert rec.affine_distinct <= min(len(maps), exact.linear_regions, rec.distinct)
+    if rec.distinct == exact.activation_regions:  # every region hit: every map found
+        assert rec.affine_distinct == len(maps)
+        if len(maps) == exact.linear_regions:  # each map on one connected linear region
+            assert rec.affine_distinct == exact.linear_regions
+
+
+def test_most_cases_hit_every_region_and_every_linear_region():
+    # The comparison above is only as strong as the cases where all regions are hit.
+    hit = 0
+    for seed, dims, acts in CASES[:3]:
+        net = _net(seed, dims, acts)
+        exact = tj.exact_regions_2d(net, *BOX, mode="exact")
+        rec = tj.count_regions(net, tj.Box(-2.0, 2.0), 1 << 20, seed=seed)
+        hit += rec.distinct == exact.activation_regions
+        hit += rec.affine_distinct == exact.linear_regions
+    assert hit == 6
+
+
+def test_face_patterns_are_not_counted():
+    # A ternary net whose grid samples land on breakpoint lines x1 + x2 = c with patterns of
+    # no region: before the check the sampler reported 102 patterns for its 94 regions.
+    net = _net(0, [2, 12, 12, 12, 1], ["relu", "identity", "relu"])
+    exact = tj.exact_regions_2d(net, *BOX, mode="exact")
+    rec = tj.count_regions(net, tj.Box(-2.0, 2.0), 1 << 20, seed=0)
+    assert rec.on_breakpoints > 0 and rec.affine["linear_programs"] > 0
+    assert rec.distinct == exact.activation_regions == 94
+    assert sum(k * f for k, f in rec.freq_of_freq.items()) == rec.n_samples - rec.on_breakpoints
+    assert any("breakpoint" in w for w in rec.warnings)
+
+
+@pytest.mark.parametrize("shift", [0, 1000])
+def test_affine_equals_distinct_on_the_zigzag(shift):
+    # math.md 3.2, n0 = 1: 16 pieces of slope +-16 with distinct offsets: 16 activation
+    # regions, 16 linear regions, 16 maps (the line engine agrees).
+    con = C.ternary_alternating(1, [4, 4])
+    ws, bs = list(con.net.weights), list(con.net.biases)
+    bs[0] = bs[0] - shift * ws[0][0]
+    net = tj.ReLUNet.from_arrays(ws, bs, con.net.activations)
+    exact = tj.exact_regions_1d(net, float(shift), float(shift + 1), mode="exact")
+    assert exact.activation_regions == exact.linear_regions == 16
+    rec = tj.count_regions(net, tj.Box(float(shift), shift + 1.0), 1 << 18)
+    assert rec.distinct == rec.affine_distinct == 16 and rec.affine["exact"]
+
+
+@pytest.mark.parametrize("dims", [[2, 8, 8, 1], [2, 80, 80, 1]])
+def test_affine_equals_distinct_on_generic_real_networks(dims):
+    # Gaussian weights: every activation region has its own map (the plane engine's linear
+    # and activation counts agree), so the maps found are the patterns found; float64 maps
+    # compared with a relative tolerance.
+    net = _net(2, dims, ["relu", "relu"], kind="gaussian")
+    rec = tj.count_regions(net, tj.Box(-1.0, 1.0), 1 << 17, seed=1)
+    assert not rec.affine["exact"] and rec.affine["tolerance"] == pytest.approx(1e-9)
+    assert rec.affine_distinct == rec.distinct > 50
+    if dims[1] == 8:
+        exact = tj.exact_regions_2d(net, [-1, -1], [1, 0], [0, 1], (0, 2, 0, 2), mode="exact")
+        assert exact.linear_regions == exact.activation_regions >= rec.distinct
+
+
+def test_plane_and_segment_maps_are_those_of_the_slice():
+    # 3.2 with n0 = 2, p = [3] on the unit square: 9 cells, 8 maps (cells (0, 2) and (2, 0)
+    # share 3 x1 + 3 x2 - 2); along the diagonal the 3 pieces have 3 different maps.
+    con = C.ternary_alternating(2, [3])
+    plane = tj.Plane([0.0, 0.0], [1.0, 0.0], [0.0, 1.0], (0.0, 1.0, 0.0, 1.0))
+    rec = tj.count_regions(con.net, plane, 1 << 16)
+    assert (rec.distinct, rec.affine_distinct) == (9, 8)
+    seg = tj.count_regions(con.net, tj.Segment([0.0, 0.0], [1.0, 1.0]), 1 << 14)
+    assert (seg.distinct, seg.affine_distinct) == (3, 3)
+
+
+def test_sketch_counts_maps_of_the_kept_patterns():
+    net = _net(1, [2, 66, 66, 1], ["relu", "relu"])
+    full = tj.count_regions(net, tj.Box(-2.0, 2.0), 1 << 18, seed=3)
+    sk = tj.count_regions(net, tj.Box(-2.0, 2.0), 1 << 18, seed=3, max_table_rows=200)
+    assert sk.sketch is not None
+    assert 0 < sk.affine_distinct <= min(full.affine_distinct, sk.sketch["kept_patterns"])
+    assert any("affine_distinct counts the maps of that subset" in w for w in sk.warnings)
+
+
+def test_record_says_what_affine_distinct_bounds():
+    rec = tj.count_regions(C.ternary_alternating(1, [4, 4]).net, tj.Box(0.0, 1.0), 50_000)
+    text = rec.summary()
+    assert "16 distinct affine maps" in text and "lower bound on the linear regions" in text
+    d = rec.to_dict()
+    assert d["affine_distinct"] == 16 and d["affine"]["exact"] is True
+    assert d["arithmetic"]["exact"] is True and d["on_breakpoints"] == 0
