@@ -39,7 +39,7 @@ from ..domains import Box, Domain
 from ..errors import InvalidInput, TooLarge
 from ..network import ReLUNet
 from ._common import MODES, check_net, integer_layers
-from .nd_complex import Complex, any_object, matmul, maxabs, shrink
+from .nd_complex import Complex
 from .nd_linear import linear_regions
 from .nd_maps import CellMaps
 from .result import ExactCount
@@ -298,9 +298,10 @@ class _Run:
 
 def _forward(H: np.ndarray, W: np.ndarray, wn: np.ndarray, bn: np.ndarray, D: int) -> np.ndarray:
     """Exact ``H @ wn + W * D * bn`` (vertex rows; W: the vertices' homogeneous weights)."""
-    Z = matmul(H, wn)
-    bias = shrink(nb.to_object(bn) * D)
-    if not any_object(Z, W, bias) and maxabs(Z) + maxabs(W) * maxabs(bias) < nb.INT64_LIMIT:
+    Z = nb.matmul(H, wn, blas=False)  # numpy's integer loop (arith.use_blas)
+    bias = nb.shrink(nb.to_object(bn) * D)
+    small = not nb.any_object(Z, W, bias)
+    if small and nb.maxabs(Z) + nb.maxabs(W) * nb.maxabs(bias) < nb.INT64_LIMIT:
         return Z + W[:, None] * bias[None, :]
     Z = nb.to_object(Z) + nb.to_object(W)[:, None] * nb.to_object(bias)[None, :]
-    return shrink(Z)
+    return nb.shrink(Z)

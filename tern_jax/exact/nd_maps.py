@@ -25,7 +25,6 @@ from collections.abc import Callable
 import numpy as np
 
 from .. import arith as nb
-from .nd_complex import any_object, matmul, maxabs, shrink
 
 U = 2.0**-53  # unit roundoff of float64
 TINY = 1e-290  # absolute slack for underflow
@@ -60,13 +59,13 @@ class CellMaps:
     def _affine_exact(self, li: int) -> bool:
         wn, bn, k = self.layers[li]
         C, r, n = self.M.shape
-        bias = shrink(nb.to_object(bn) * self.D)
-        if any_object(wn, bias):
+        bias = nb.shrink(nb.to_object(bn) * self.D)
+        if nb.any_object(wn, bias):
             return False
         colsum = int(np.max(np.sum(np.abs(wn), axis=0), initial=0))
-        if maxabs(self.M) * colsum + maxabs(bias) >= nb.INT64_LIMIT:
+        if nb.maxabs(self.M) * colsum + nb.maxabs(bias) >= nb.INT64_LIMIT:
             return False  # decided before the product: no Python-int work wasted
-        M = matmul(self.M.reshape(C * r, n), wn).reshape(C, r, -1)
+        M = nb.matmul(self.M.reshape(C * r, n), wn, blas=False).reshape(C, r, -1)
         M[:, r - 1, :] += bias
         self.M, self.D = M, self.D << k
         if self.D > 1 and M.size:
