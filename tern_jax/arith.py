@@ -1,4 +1,4 @@
-"""Exact integer helpers shared by the line and plane engines.
+"""Exact integer helpers shared by the exact engines (line, plane and n-D).
 
 Every float64 is a dyadic rational, so a layer's parameters can be written exactly as integer
 numerators over one power of two. Arithmetic runs in numpy int64 while a magnitude bound
@@ -29,9 +29,14 @@ def maxabs(a: np.ndarray) -> int:
     if a.size == 0:
         return 0
     if a.dtype == object:
-        return int(max(abs(int(x)) for x in a.ravel()))
+        return int(np.max(np.abs(a)))  # abs and max of Python ints, looped in C
     # Two reductions instead of an |a| copy (integer arrays here stay below 2**63 in size).
     return max(int(a.max()), -int(a.min()))
+
+
+def any_object(*arrays: np.ndarray) -> bool:
+    """Whether some array holds Python integers (the slow, unbounded path)."""
+    return any(a.dtype == object for a in arrays)
 
 
 def to_object(a: np.ndarray) -> np.ndarray:
@@ -121,22 +126,36 @@ def as_fractions(values: Any, what: str) -> list[Fraction]:
     return out
 
 
-def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def matmul(a: np.ndarray, b: np.ndarray, blas: bool = True) -> np.ndarray:
     """Exact integer ``a @ b``: int64 when provably safe, Python ints otherwise.
 
     Below 2**53 a wide product runs as a float64 BLAS product, which is exact there (every
     product and partial sum is an integer that float64 represents) and much faster than
     numpy's integer loop; narrow ones (inner dimension <= 16) stay in int64, as fast.
+    ``blas=False`` keeps numpy's integer loop for every product (see :func:`use_blas`).
     """
     if a.dtype != object and b.dtype != object and a.shape[-1] > 0:
         # Column sums in float64 (an int64 sum could wrap around), rounded up generously.
         colsum = float(np.max(np.abs(b.astype(np.float64)).sum(axis=0), initial=0.0))
         bound = float(maxabs(a)) * colsum * (1 + 2.0**-40)
-        if bound <= FLOAT_EXACT and a.shape[-1] > 16:
+        if blas and use_blas(a.shape[-1], bound):
             return (a.astype(np.float64) @ b.astype(np.float64)).astype(np.int64)
         if bound < INT64_LIMIT:
             return a @ b
     return to_object(a) @ to_object(b)
+
+
+def use_blas(inner: int, bound: float) -> bool:
+    """Whether an integer product with inner dimension ``inner`` and entries of the result
+    bounded by ``bound`` runs exactly, and faster, as a float64 BLAS product.
+
+    Faster as measured with BLAS on one thread (benchmarks/RESULTS.md: the plane engine on
+    ternary networks of width 128). With several BLAS threads on a busy machine, the threads'
+    idle spinning after each call competes with the numpy work that follows; callers whose
+    products are small next to that work (the n-D engine) pass ``blas=False`` to
+    :func:`matmul` and to the rational backend.
+    """
+    return inner > 16 and bound <= FLOAT_EXACT
 
 
 def mul(a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -23,6 +23,7 @@ from scipy.optimize import linprog
 import tern_jax as tj
 from tern_jax.cli import main
 from tern_jax.errors import InvalidInput, TooLarge
+from tern_jax.exact._common import make_backend
 from tern_jax.exact.nd import _box_complex, _Run, homogenised
 from tern_jax.exact.regions import choose_engine
 
@@ -196,16 +197,37 @@ def test_real_weights_with_cancelling_units_agree_with_the_exact_plane_engine():
         assert res.linear_regions < res.activation_regions or res.activation_regions == 1
 
 
+def test_every_mode_counts_the_same_on_real_weights():
+    """The cells' maps in integers ("exact") or float64 with exact fallback ("float64",
+    which "auto" picks here) give the same counts; equal neighbouring maps (a cancelled
+    duplicate unit) are decisions the float64 bounds leave to the exact fallback."""
+    rng = np.random.default_rng(8)
+    w1, b1 = rng.normal(size=(2, 5)), rng.normal(size=5)
+    w1, b1 = np.concatenate([w1, w1[:, :2]], axis=1), np.concatenate([b1, b1[:2]])
+    w2 = rng.normal(size=(7, 1))
+    w2[5:, 0] = -w2[:2, 0]
+    net = tj.ReLUNet.from_arrays([w1, w2], [b1, [0.3]], ["relu", "identity"])
+    res = {m: nd(net, tj.Box(-3, 3), mode=m) for m in ("auto", "exact", "float64")}
+    assert {counts(r) for r in res.values()} == {(15, 6)}
+    assert [r.mode for r in res.values()] == ["float64", "exact", "float64"]
+    assert "exact fallback for 0 " not in res["float64"].arithmetic
+
+
 def test_output_maps_from_patterns_equal_the_maps_carried_through_the_layers():
     """The exact maps the float filter falls back on (recomputed from patterns) equal the
     exact maps carried layer by layer (integer network: denominator 1 on both sides)."""
     rng = np.random.default_rng(4)
     net = _random_net(rng, 3, [6, 5], ternary=True)
-    cx = _box_complex([Fraction(-2)] * 3, [Fraction(2)] * 3, 6 + net.num_relu_units)
-    run = _Run(net, cx, False, None)
-    run.run()
-    assert run.maps.exact and run.maps.D == 1
-    np.testing.assert_array_equal(run.exact_output_maps(np.arange(cx.num_cells)), run.maps.M)
+    runs = {}
+    for mode in ("exact", "float64"):  # the same complex: vertices are exact in both
+        cx = _box_complex([Fraction(-2)] * 3, [Fraction(2)] * 3, 6 + net.num_relu_units)
+        runs[mode] = _Run(net, cx, make_backend(net, mode, 3), False, None)
+        runs[mode].run()
+    exact, filtered = runs["exact"], runs["float64"]
+    assert exact.maps.den == 1
+    cells = np.arange(exact.cx.num_cells)
+    from_patterns = filtered.backend.oracle.maps(filtered.maps.lineage, cells)
+    np.testing.assert_array_equal(from_patterns, exact.maps.value)
 
 
 # -- 3 dimensions: independent brute force and product networks -----------------------------

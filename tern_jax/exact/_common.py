@@ -61,7 +61,8 @@ def resolve_mode(mode: str, net: ReLUNet, data: list[Fraction]) -> str:
     return "exact"
 
 
-def make_backend(net: ReLUNet, mode: str, k: int) -> Backend:
+def make_backend(net: ReLUNet, mode: str, k: int, blas: bool = True) -> Backend:
     """The backend of a resolved ``mode`` for a k-dimensional domain (k = 1 line, 2 plane,
-    n0 for a box of input space)."""
-    return RationalBackend(net, k) if mode == "exact" else FilteredBackend(net, k)
+    n0 for a box of input space). ``blas``: whether exact integer products may run as
+    float64 BLAS products where that is exact (:func:`tern_jax.arith.use_blas`)."""
+    return RationalBackend(net, k, blas) if mode == "exact" else FilteredBackend(net, k)

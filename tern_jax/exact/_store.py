@@ -4,14 +4,22 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import arith as nb
+
 
 class Grow:
-    """An array with amortised O(1) appends along axis 0; its dtype widens to ``object``
-    when an appended block holds Python integers."""
+    """An array with amortised O(1) appends along axis 0 (capacity doubles, so an append
+    costs the rows it adds, not the rows already there); its dtype widens to ``object``
+    when an appended block holds Python integers that int64 cannot hold.
 
-    def __init__(self, a: np.ndarray):
+    ``copy=False`` adopts ``a`` as the buffer (for an array the caller hands over): its
+    capacity is its length, so the first append reallocates and ``a`` is never written
+    past its end.
+    """
+
+    def __init__(self, a: np.ndarray, copy: bool = True):
         self.n = int(a.shape[0])
-        self.buf = a.copy()
+        self.buf = a.copy() if copy else a
 
     @property
     def a(self) -> np.ndarray:
@@ -22,6 +30,8 @@ class Grow:
         """Append rows; return their indices."""
         k = int(rows.shape[0])
         need = self.n + k
+        if rows.dtype == object and self.buf.dtype != object:
+            rows = nb.shrink(rows)  # stay int64 (the fast path) while the rows fit
         widen = rows.dtype == object and self.buf.dtype != object
         if need > self.buf.shape[0] or widen:
             dt = object if (widen or self.buf.dtype == object) else self.buf.dtype

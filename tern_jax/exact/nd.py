@@ -14,7 +14,11 @@ equal output maps (:mod:`.nd_linear`).
 Arithmetic: exact for every network. Every float64 parameter is a dyadic rational, so layers
 are integer numerators over powers of two; vertices are gcd-reduced homogeneous integer
 vectors and values are exact integers, in int64 while a magnitude bound proves it safe and in
-Python ints otherwise (real-weight networks: slower, never wrong). No tolerance anywhere.
+Python ints otherwise (real-weight networks: slower, never wrong). The cells' affine maps,
+which only the linear-region count needs, are kept by the exact engines' shared backend
+(:mod:`.kernel`, k = n0) in the arithmetic of ``mode``: integers, or float64 with rigorous
+error bounds and exact recomputation from the cells' patterns where a comparison is close.
+Every decision is exact in every mode; no tolerance anywhere.
 
 Whole space (``domain=None``): ReLU is positively homogeneous, so F(x, t) = t f(x / t) is a
 ReLU network on R^(n0+1) (carry t as an extra always-active unit with weight 1 through every
@@ -38,10 +42,10 @@ from .. import arith as nb
 from ..domains import Box, Domain
 from ..errors import InvalidInput, TooLarge
 from ..network import ReLUNet
-from ._common import MODES, check_net, integer_layers
-from .nd_complex import Complex, any_object, matmul, maxabs, shrink
+from ._common import MODES, check_net, integer_layers, make_backend, resolve_mode
+from .kernel import Backend
+from .nd_complex import Complex
 from .nd_linear import linear_regions
-from .nd_maps import CellMaps
 from .result import ExactCount
 
 # Largest input dimension of the box (2**n0 corners; the count, not this, is the real limit).
@@ -151,9 +155,10 @@ def nd_regions(
     """The n-D engine: exact activation and linear regions on a full-dimensional
     :class:`~tern_jax.Box` of R^n0, or on all of R^n0 (``domain=None``), for any n0.
 
-    ``mode``: "auto", "exact" or "float64": accepted for a uniform call signature; the
-    engine computes in exact integers whatever the mode (as the line and plane engines, it
-    gives the same counts in every mode). ``progress``: a progress bar over the ReLU units
+    ``mode``: "auto", "exact" or "float64", the arithmetic of the cells' affine maps (as in
+    the line and plane engines: "auto" picks integers for small denominators, float64 with
+    exact fallback otherwise); vertices are exact integers in every mode, and every mode
+    gives the same counts. ``progress``: a progress bar over the ReLU units
     (tqdm). ``keep_patterns``:
     keep the activation pattern of every region in the result (``None``: when at most 50000).
     ``max_cells``: stop with :class:`~tern_jax.TooLarge` once the partition has more cells
@@ -167,12 +172,14 @@ def nd_regions(
     if max_cells is not None and (isinstance(max_cells, bool) or int(max_cells) < 1):
         raise InvalidInput(f"max_cells must be a positive integer or None, got {max_cells!r}")
     work, lo, hi, dom, homog = _domain(net, domain)
+    mode = resolve_mode(mode, net, [*lo, *hi])
+    # Integer products in numpy's own loop: they are small next to the geometry, which
+    # multi-threaded BLAS's idle threads would slow down (arith.use_blas).
+    backend = make_backend(work, mode, len(lo), blas=False)
     cx = _box_complex(lo, hi, 2 * len(lo) + work.num_relu_units)
-    run = _Run(work, cx, progress, max_cells)
+    run = _Run(work, cx, backend, progress, max_cells)
     run.run()
-    labels, n_lin, n_int, n_bd = linear_regions(
-        cx, lambda ca, cb: run.maps.same(ca, cb, run.exact_output_maps)
-    )
+    labels, n_lin, n_int, n_bd = linear_regions(cx, lambda ca, cb: backend.same(run.maps, ca, cb))
     C = cx.num_cells
     if keep_patterns is None:
         keep_patterns = C <= MAX_STORED_PATTERNS
@@ -182,10 +189,11 @@ def nd_regions(
         linear_regions=n_lin,
         engine="nd",
         domain=dom,
-        mode="exact",
+        mode=mode,
         tolerance=None,
         fingerprint=net.fingerprint,
         seconds=time.perf_counter() - t0,
+        arithmetic=f"vertices: exact integers; cell maps: {backend.describe()}",
         num_vertices=cx.num_vertices,
         num_facets=n_int + n_bd,
         num_edge_tests=cx.edge_tests,
@@ -202,13 +210,19 @@ class _Run:
     ``relu(z)`` at a vertex is the same from every cell, and the next layer's values are
     ``Z' = relu(Z) @ Wn + W_v * D * bn`` (``Z`` is the value times the vertex's homogeneous
     weight W_v and the common denominator ``D``; identity layers pass ``Z`` on). No cell map
-    is needed for it; the cells' maps (:class:`CellMaps`) serve the output comparison only.
+    is needed for it; the cells' maps (``maps``, kept by ``backend``: row i < n0 the
+    coefficient of x_i, row n0 the constant) serve the output comparison only.
     """
 
-    def __init__(self, net: ReLUNet, cx: Complex, progress: bool, max_cells: int | None):
-        self.net, self.cx, self.max_cells = net, cx, max_cells
+    def __init__(
+        self, net: ReLUNet, cx: Complex, backend: Backend, progress: bool, max_cells: int | None
+    ):
+        self.net, self.cx, self.backend, self.max_cells = net, cx, backend, max_cells
         self.layers = integer_layers(net)
-        self.maps = CellMaps(cx.n0, self.layers, net.weights, net.biases)
+        n0 = cx.n0
+        # The maps of the inputs: x_i = e_i . x, the origin at 0 (one piece, the box).
+        unit = [[int(i == j) for j in range(n0)] for i in range(n0)]
+        self.maps = backend.start([*unit, [0] * n0])
         self.history: list[tuple[np.ndarray, np.ndarray]] = []
         self.bar = None
         if progress:
@@ -223,7 +237,7 @@ class _Run:
                 wn, bn, k = self.layers[li]
                 Z = _forward(H, cx.V[:, -1], wn, bn, D)
                 D <<= k
-                self.maps.affine(li)
+                self.maps = self.backend.affine(self.maps, li)
                 if act != "relu":
                     H = Z
                     continue
@@ -246,11 +260,11 @@ class _Run:
                 on = Z > 0
                 packed = np.bitwise_or.reduceat(np.packbits(on, axis=1)[cx.cv], st, axis=0)
                 active = np.unpackbits(packed, axis=1, count=width).astype(bool)
-                self.maps.mask(src, active)
+                self.maps = self.backend.select(self.maps, src, active)
                 self.history.append((src, active))
                 H = Z * on
                 cx.Z = None
-            self.maps.affine(len(net.activations) - 1)  # the output maps
+            self.maps = self.backend.affine(self.maps, len(net.activations) - 1)  # outputs
         finally:
             if self.bar is not None:
                 self.bar.close()
@@ -271,23 +285,6 @@ class _Run:
             idx = src[idx]
         return out[::-1]
 
-    def exact_output_maps(self, cells: np.ndarray) -> np.ndarray:
-        """Exact output maps of the given cells from their patterns (Python integers)."""
-        n0 = self.cx.n0
-        M = np.zeros((cells.size, n0 + 1, n0), dtype=object)
-        M[:, np.arange(n0), np.arange(n0)] = 1
-        D = 1
-        bits = iter(self.bits(cells))
-        for li, act in enumerate(self.net.activations):
-            wn, bn, k = self.layers[li]
-            C, r, n = M.shape
-            M = (M.reshape(C * r, n) @ nb.to_object(wn)).reshape(C, r, -1)
-            M[:, r - 1, :] = M[:, r - 1, :] + nb.to_object(bn) * D
-            D <<= k
-            if act == "relu":
-                M = M * next(bits)[:, None, :]
-        return M
-
     def patterns(self, drop_last: bool) -> np.ndarray:
         """Activation pattern of every cell (the homogenising t unit dropped if asked)."""
         bits = self.bits(np.arange(self.cx.num_cells))
@@ -298,9 +295,10 @@ class _Run:
 
 def _forward(H: np.ndarray, W: np.ndarray, wn: np.ndarray, bn: np.ndarray, D: int) -> np.ndarray:
     """Exact ``H @ wn + W * D * bn`` (vertex rows; W: the vertices' homogeneous weights)."""
-    Z = matmul(H, wn)
-    bias = shrink(nb.to_object(bn) * D)
-    if not any_object(Z, W, bias) and maxabs(Z) + maxabs(W) * maxabs(bias) < nb.INT64_LIMIT:
+    Z = nb.matmul(H, wn, blas=False)  # as the cells' maps (nd_regions)
+    bias = nb.shrink(nb.to_object(bn) * D)
+    small = not nb.any_object(Z, W, bias)
+    if small and nb.maxabs(Z) + nb.maxabs(W) * nb.maxabs(bias) < nb.INT64_LIMIT:
         return Z + W[:, None] * bias[None, :]
     Z = nb.to_object(Z) + nb.to_object(W)[:, None] * nb.to_object(bias)[None, :]
-    return shrink(Z)
+    return nb.shrink(Z)

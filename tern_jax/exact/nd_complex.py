@@ -35,6 +35,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import arith as nb
+from ._store import Grow
 
 # Rows of (vertex pair x cell vertex) checks built at once in the edge test (bounds memory).
 CHUNK_ROWS = 1 << 21
@@ -58,39 +59,12 @@ def _has_bit(inc: np.ndarray, rows: np.ndarray, labels: np.ndarray) -> np.ndarra
     return ((words >> (labels & 63).astype(np.uint64)) & np.uint64(1)).astype(bool)
 
 
-def maxabs(a: np.ndarray) -> int:
-    """Largest absolute value of an int64 or object integer array (a C loop for both)."""
-    if a.size == 0:
-        return 0
-    return int(np.max(np.abs(a)))
-
-
-def any_object(*arrays: np.ndarray) -> bool:
-    return any(a.dtype == object for a in arrays)
-
-
-def shrink(a: np.ndarray) -> np.ndarray:
-    """Object array back to int64 when every entry fits (keeps the fast path fast)."""
-    if a.dtype == object and maxabs(a) < nb.INT64_LIMIT:
-        return a.astype(np.int64)
-    return a
-
-
-def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Exact integer ``a @ b``: int64 when a magnitude bound proves it safe, else Python ints."""
-    if not any_object(a, b):
-        bound = maxabs(a) * int(np.max(np.sum(np.abs(b), axis=0), initial=0))
-        if bound < nb.INT64_LIMIT:
-            return a @ b
-    return nb.to_object(a) @ nb.to_object(b)
-
-
 def _combine_rows(za: np.ndarray, zb: np.ndarray, A: np.ndarray, B: np.ndarray) -> np.ndarray:
     """Exact ``|zb| * A + |za| * B`` row by row (int64 when a bound proves it safe)."""
     wa, wb = np.abs(zb), np.abs(za)
     if (
-        any_object(wa, wb, A, B)
-        or (maxabs(wa) + maxabs(wb)) * max(maxabs(A), maxabs(B)) >= nb.INT64_LIMIT
+        nb.any_object(wa, wb, A, B)
+        or (nb.maxabs(wa) + nb.maxabs(wb)) * max(nb.maxabs(A), nb.maxabs(B)) >= nb.INT64_LIMIT
     ):
         wa, wb, A, B = nb.to_object(wa), nb.to_object(wb), nb.to_object(A), nb.to_object(B)
     return wa[:, None] * A + wb[:, None] * B
@@ -100,7 +74,7 @@ class Complex:
     """A conforming complex of convex cells (see the module docstring)."""
 
     def __init__(self, V, inc, cv, clen, fl, flen, n0: int):
-        self._V, self._INC, self._Z = _Rows(V), _Rows(inc), None
+        self._V, self._INC, self._Z = Grow(V, copy=False), Grow(inc, copy=False), None
         self.cv, self.clen = cv, clen
         self.fl, self.flen = fl, flen
         self.n0 = n0
@@ -121,7 +95,7 @@ class Complex:
 
     @Z.setter
     def Z(self, values: np.ndarray | None) -> None:
-        self._Z = None if values is None else _Rows(values)
+        self._Z = None if values is None else Grow(values, copy=False)
 
     @property
     def num_cells(self) -> int:
@@ -285,9 +259,9 @@ class Complex:
         Zn[:, j] = 0
         inc = self.INC[a] & self.INC[b]
         inc[:, label >> 6] |= np.uint64(1 << (label & 63))
-        self._V.add(Vn)
-        self._Z.add(Zn)
-        self._INC.add(inc)
+        self._V.append(Vn)
+        self._Z.append(Zn)
+        self._INC.append(inc)
         return N + inv.ravel()
 
 
@@ -300,32 +274,3 @@ def _pairs(rk: np.ndarray, first: np.ndarray, second: np.ndarray, K: int):
     grp, off = _offsets(nb_[rk[a_rows]])
     a = a_rows[grp]
     return a, b_rows[bfirst[rk[a]] + off]
-
-
-class _Rows:
-    """Rows of an integer (int64, else Python-int object) or bitset array with amortised O(1)
-    appends (capacity doubles), so a cut costs the rows it adds, not the rows already there."""
-
-    def __init__(self, a: np.ndarray):
-        self.buf, self.n = a, a.shape[0]
-
-    @property
-    def a(self) -> np.ndarray:
-        return self.buf[: self.n]
-
-    def add(self, rows: np.ndarray) -> None:
-        if rows.dtype == object and self.buf.dtype != object:
-            rows = shrink(rows)
-        if rows.dtype == object and self.buf.dtype != object:
-            self.buf = nb.to_object(self.a)
-        need = self.n + rows.shape[0]
-        if need > self.buf.shape[0]:
-            grown = np.zeros(
-                (max(need, 2 * self.buf.shape[0]), *self.buf.shape[1:]), self.buf.dtype
-            )
-            if grown.dtype == object:
-                grown[...] = 0  # Python ints, not None
-            grown[: self.n] = self.a
-            self.buf = grown
-        self.buf[self.n : need] = rows
-        self.n = need

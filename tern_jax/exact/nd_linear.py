@@ -6,7 +6,7 @@ facet see the same vertex set, and an interior facet belongs to exactly two cell
 adjacency is found by grouping (cell, facet) vertex sets: first by an order-independent
 128-bit hash and the size, then every matched pair is verified vertex by vertex (the count
 never rests on a hash). Linear regions are the connected components of the graph of
-facet-adjacent cells with equal output maps (decided exactly, :mod:`.nd_maps`).
+facet-adjacent cells with equal output maps (decided exactly by the backend, :mod:`.kernel`).
 """
 
 from __future__ import annotations

@@ -60,8 +60,8 @@ class RationalBackend(Backend):
 
     mode = "exact"
 
-    def __init__(self, net: ReLUNet, k: int):
-        self.net, self.k = net, k
+    def __init__(self, net: ReLUNet, k: int, blas: bool = True):
+        self.net, self.k, self.blas = net, k, blas
         self.layers = integer_layers(net)
         self.planes = Grow(np.zeros((0, k + 1), dtype=np.int64))
         self.points = Grow(np.zeros((0, k + 1), dtype=np.int64))
@@ -88,14 +88,15 @@ class RationalBackend(Backend):
     def _product(self, maps: Maps, wn: np.ndarray) -> np.ndarray:
         """Every piece's maps times ``wn``, exactly; selected maps a chunk of rows at a time.
         Wide layers go through float64 BLAS while the magnitudes keep that exact (see
-        arith.matmul); narrow ones through numpy's integer product, as fast there."""
+        arith.matmul and arith.use_blas; never with ``blas=False``); narrow ones through
+        numpy's integer product, as fast there."""
         C, k1, n_prev = maps.num_pieces, self.k + 1, maps.width
         if maps.stored is None and maps.dtype != object and wn.dtype != object:
             colsum = float(np.max(np.abs(wn.astype(np.float64)).sum(axis=0), initial=0.0))
             # Masking only zeroes entries: the parent's magnitude bounds every chunk.
             bound = float(nb.maxabs(maps.parts[0])) * colsum * (1 + 2.0**-40)
             if bound < nb.INT64_LIMIT:
-                blas = n_prev > 16 and bound <= nb.FLOAT_EXACT
+                blas = self.blas and nb.use_blas(n_prev, bound)
                 wf = wn.astype(np.float64) if blas else wn
                 out = []
                 for lo, hi, v in maps.chunks():
@@ -103,7 +104,7 @@ class RationalBackend(Backend):
                     prod = (v.astype(np.float64) @ wf).astype(np.int64) if blas else v @ wf
                     out.append(prod.reshape(hi - lo, k1, -1))
                 return out[0] if len(out) == 1 else np.concatenate(out)
-        return nb.matmul(maps.value.reshape(C * k1, n_prev), wn).reshape(C, k1, -1)
+        return nb.matmul(maps.value.reshape(C * k1, n_prev), wn, self.blas).reshape(C, k1, -1)
 
     def _reduced(self, value: np.ndarray, den: int) -> Maps:
         """Divide numerators and the common denominator by their gcd."""
