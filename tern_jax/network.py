@@ -204,6 +204,16 @@ class ReLUNet:
             h.update((np.asarray(b, dtype="<f8") + 0.0).tobytes())
         return h.hexdigest()[:16]
 
+    def describe(self) -> dict:
+        """The architecture as result records cite it (beside the fingerprint)."""
+        return {
+            "input_dim": self.input_dim,
+            "widths": list(self.widths),
+            "activations": list(self.activations),
+            "num_relu_units": self.num_relu_units,
+            "ternary": self.is_ternary(),
+        }
+
     def summary(self) -> str:
         kind = "ternary" if self.is_ternary() else ("integer" if self.is_integer() else "real")
         acts = "".join("R" if a == "relu" else "I" for a in self.hidden_activations)

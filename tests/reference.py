@@ -46,12 +46,19 @@ def small_nets(draw, n0=None, ternary=None, max_width=5):
     acts = [draw(st.sampled_from(["relu", "relu", "identity"])) for _ in range(depth)]
     rng = np.random.default_rng(draw(st.integers(0, 2**31 - 1)))
     dims = [n0, *widths, draw(st.integers(1, 2))]
+    return random_net(rng, dims, acts, ternary, grid=8)
+
+
+def random_net(rng, dims, acts, ternary=False, grid=None):
+    """A network of layer sizes ``dims`` (input first) and hidden activations ``acts``:
+    ternary codes, or Gaussian reals (rounded to multiples of 1/grid when ``grid`` is set)."""
     ws, bs = [], []
     for a, b in itertools.pairwise(dims):
         if ternary:
             ws.append(rng.integers(-1, 2, size=(a, b)).astype(float))
             bs.append(rng.integers(-1, 2, size=b).astype(float))
         else:
-            ws.append(np.round(rng.normal(size=(a, b)) * 8) / 8)
-            bs.append(np.round(rng.normal(size=b) * 8) / 8)
+            w, v = rng.normal(size=(a, b)), rng.normal(size=b)
+            ws.append(w if grid is None else np.round(w * grid) / grid)
+            bs.append(v if grid is None else np.round(v * grid) / grid)
     return tj.ReLUNet.from_arrays(ws, bs, [*acts, "identity"])

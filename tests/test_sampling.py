@@ -8,6 +8,7 @@ import math
 
 import numpy as np
 import pytest
+from reference import random_net
 
 import tern_jax as tj
 from tern_jax import constructions as C
@@ -15,19 +16,6 @@ from tern_jax.sampling import device as dev
 from tern_jax.sampling import group, samplers
 from tern_jax.sampling.keys import key_spec
 from tern_jax.sampling.table import PatternTable
-
-
-def _random_net(rng, dims, acts, ternary=False):
-    ws, bs = [], []
-    for a, b in itertools.pairwise(dims):
-        if ternary:
-            ws.append(rng.integers(-1, 2, size=(a, b)).astype(float))
-            bs.append(rng.integers(-1, 2, size=b).astype(float))
-        else:
-            ws.append(rng.normal(size=(a, b)))
-            bs.append(rng.normal(size=b))
-    return tj.ReLUNet.from_arrays(ws, bs, [*acts, "identity"])
-
 
 # -- exact integers -------------------------------------------------------------------------
 
@@ -129,7 +117,7 @@ def test_matches_numpy_reference_on_integer_points(dims, acts, kind):
     # Integer inputs and ternary parameters make every pre-activation an exact integer in
     # float32 and float64 alike (ties at 0 included), so the two paths must agree exactly.
     rng = np.random.default_rng(sum(dims))
-    net = _random_net(rng, dims, acts, ternary=True)
+    net = random_net(rng, dims, acts, ternary=True)
     pts = rng.integers(-3, 4, size=(3000, dims[0])).astype(float)
     n = 10_007  # not a multiple of the block: exercises the tail mask
     rec = tj.count_regions(net, tj.Points(pts), n, seed=5, chunk_size=4096)
@@ -142,7 +130,7 @@ def test_matches_numpy_reference_on_integer_points(dims, acts, kind):
 
 def test_box_samples_match_numpy_reference():
     rng = np.random.default_rng(11)
-    net = _random_net(rng, [2, 6, 6, 1], ["relu", "relu"])
+    net = random_net(rng, [2, 6, 6, 1], ["relu", "relu"])
     dom = tj.Box([-2.0, -1.0], [2.0, 3.0])
     n = 9000
     rec = tj.count_regions(net, dom, n, seed=2, chunk_size=8192)
@@ -325,8 +313,8 @@ def test_slot_dedupe_stays_exact_when_every_slot_collides():
 def test_record_independent_of_dedupe_method():
     rng = np.random.default_rng(11)
     for net in (
-        _random_net(rng, [2, 16, 16, 1], ["relu", "relu"], ternary=True),  # exact keys
-        _random_net(rng, [2, 80, 80, 1], ["relu", "relu"]),  # hashed keys
+        random_net(rng, [2, 16, 16, 1], ["relu", "relu"], ternary=True),  # exact keys
+        random_net(rng, [2, 80, 80, 1], ["relu", "relu"]),  # hashed keys
     ):
         recs = [
             tj.count_regions(net, tj.Box(-2.0, 2.0), 50_000, seed=4, dedupe=m)
@@ -343,7 +331,7 @@ def test_record_independent_of_dedupe_method():
 
 def test_record_independent_of_chunk_size():
     rng = np.random.default_rng(3)
-    net = _random_net(rng, [2, 12, 12, 1], ["relu", "relu"])
+    net = random_net(rng, [2, 12, 12, 1], ["relu", "relu"])
     n = 3 * 4096 * 5 + 17
     recs = [
         tj.count_regions(net, tj.Gaussian(0.5, 2.0), n, seed=9, chunk_size=c)
@@ -415,7 +403,7 @@ def test_record_json_and_estimates():
 
 def test_saturated_run_says_so():
     rng = np.random.default_rng(0)
-    net = _random_net(rng, [4, 64, 64, 1], ["relu", "relu"])
+    net = random_net(rng, [4, 64, 64, 1], ["relu", "relu"])
     rec = tj.count_regions(net, tj.Gaussian(0.0, 1.0), 500, seed=0)
     assert rec.saturated
     assert rec.chao1 is None and rec.chao1_ci is None

@@ -45,3 +45,26 @@ def emit_json(obj: Any) -> None:
 
     json.dump(to_jsonable(obj), sys.stdout, sort_keys=True)
     sys.stdout.write("\n")
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: a positive whole number, also written as 1e7 or 1000000.0."""
+    try:
+        value = float(text) if any(c in text for c in ".eE") else int(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from e
+    if isinstance(value, float):
+        if not value.is_integer():
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number")
+        value = int(value)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+    return value
+
+
+def add_sample_args(p: argparse.ArgumentParser, samples_help: str, domain_help: str) -> None:
+    """``--samples/-n``, ``--domain`` (syntax: :func:`tern_jax.domains.parse_domain`) and
+    ``--seed``, shared by the commands that draw inputs."""
+    p.add_argument("--samples", "-n", required=True, type=positive_int, help=samples_help)
+    p.add_argument("--domain", default="box:0,1", help=domain_help)
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import argparse
-
 from ..errors import InvalidInput
+from .common import add_sample_args
 
 DOMAIN_HELP = (
     "sampling domain: box:LO,HI (scalars) | box:LO1,LO2;HI1,HI2 (per dimension) | "
@@ -24,11 +23,7 @@ def add_parser(subparsers) -> None:
         ),
     )
     p.add_argument("net", help="network file (.npz) or run/checkpoint directory")
-    p.add_argument(
-        "--samples", "-n", required=True, type=_positive_int, help="N, e.g. 1000000 or 1e7"
-    )
-    p.add_argument("--domain", default="box:0,1", help=DOMAIN_HELP)
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    add_sample_args(p, "N, e.g. 1000000 or 1e7", DOMAIN_HELP)
     p.add_argument(
         "--chunk-size", type=int, default=None, help="rows per device per step (multiple of 4096)"
     )
@@ -71,20 +66,6 @@ def add_parser(subparsers) -> None:
     p.add_argument("--json", action="store_true", help="print the JSON record")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = float(text) if any(c in text for c in ".eE") else int(text)
-    except ValueError as e:
-        raise argparse.ArgumentTypeError(f"--samples: expected an integer, got {text!r}") from e
-    if isinstance(value, float):
-        if not value.is_integer():
-            raise argparse.ArgumentTypeError(f"--samples: {text!r} is not a whole number")
-        value = int(value)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"--samples must be > 0, got {text}")
-    return value
 
 
 def run(args) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from .count import _positive_int
+from .common import add_sample_args, positive_int
 
 METHODS = ("volume", "horvitz-thompson", "hansen-hurwitz", "chao1")
 DOMAIN_HELP = (
@@ -37,9 +37,7 @@ def add_parser(subparsers) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("net", help="network file (.npz) or run/checkpoint directory")
-    p.add_argument("--samples", "-n", required=True, type=_positive_int, help="M, e.g. 1000 or 1e4")
-    p.add_argument("--domain", default="box:0,1", help=DOMAIN_HELP)
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    add_sample_args(p, "M, e.g. 1000 or 1e4", DOMAIN_HELP)
     p.add_argument(
         "--level", type=_level, default=0.95, help="confidence level of the interval (0.95)"
     )
@@ -66,7 +64,7 @@ def add_parser(subparsers) -> None:
     )
     p.add_argument(
         "--max-draws",
-        type=_positive_int,
+        type=positive_int,
         default=10**8,
         help="budget of further draws for Monte-Carlo inclusion probabilities (1e8)",
     )
