@@ -36,7 +36,10 @@ class RegionCount:
     exactly 0) and were not counted, since their pattern may be a face's rather than a
     region's; the frequency table covers the other ``n_samples - on_breakpoints``.
 
-    ``chao1``/``chao1_ci``/``good_toulmin_2x`` are estimates (None when ``saturated``).
+    ``chao1``/``chao1_ci`` are lower-bound-type estimates (None when ``saturated``): Chao1
+    estimates a lower bound of the regions with positive mass, and its interval describes
+    Chao1's spread, no coverage promise for the count (for a count with an interval:
+    :func:`tern_jax.estimate_regions`); ``good_toulmin_2x`` is an estimate, never negative.
     ``collision_probability`` is 0 for exact keys (<= 128 ReLU units). ``precision`` is the
     float type of the forward pass; ``arithmetic`` says whether it was proven exact, on which
     sampling grid and why. In sketch mode ``freq_of_freq`` holds the kept subset's exact f_k
@@ -127,12 +130,13 @@ class RegionCount:
         if self.chao1 is not None:
             lo, hi = self.chao1_ci
             lines.append(
-                f"chao1     {self.chao1:,.1f} (estimated regions with positive mass; 95% CI "
-                f"[{lo:,.1f}, {hi:,.1f}])"
+                f"chao1     {self.chao1:,.1f} (lower-bound-type estimate of regions with positive "
+                f"mass; Chao's interval [{lo:,.1f}, {hi:,.1f}] describes Chao1's spread, not a "
+                "coverage promise; for a count with an interval: tern-jax estimate)"
             )
             lines.append(
                 f"new at 2N {self.good_toulmin_2x:,.1f} (Good-Toulmin estimate of new regions "
-                "that N more samples would find)"
+                "that N more samples would find; never negative)"
             )
         f1 = self.freq_of_freq.get(1, 0)
         lines.append(f"f1, f2    {f1:,}, {self.freq_of_freq.get(2, 0):,} (singletons, doubletons)")
