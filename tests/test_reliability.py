@@ -174,3 +174,36 @@ def test_kill_9_at_random_points_leaves_the_old_file_or_the_new_one(tmp_path):
         assert got in (old, new)
         tj.save_network(old, out)  # the next write also clears dead writers' temporaries
         assert [p.name for p in tmp_path.iterdir()] == ["net.npz"]
+
+
+def test_damaged_resume_states_are_refused(tmp_path, capsys):
+    """A truncated or byte-flipped --resume state is a one-line DamagedFile error, never a
+    silently wrong count; the same command with the state removed counts from scratch."""
+    net = tmp_path / "net.npz"
+    tj.save_network(tj.constructions.ternary_alternating(2, [2]).net, net)
+    state = tmp_path / "state"
+    argv = ["count", str(net), "-n", "20000", "--resume", str(state), "-q", "--json"]
+    assert main(argv) == 0
+    good = capsys.readouterr().out
+    (path,) = state.iterdir()
+    raw = path.read_bytes()
+    path.write_bytes(raw[: len(raw) // 2])
+    assert main(argv) == 2
+    assert "damaged" in capsys.readouterr().err
+    bad = bytearray(raw)
+    bad[len(raw) // 3] ^= 0xFF  # inside the table's arrays
+    path.write_bytes(bytes(bad))
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "damaged" in err or "SHA-256" in err
+    path.unlink()
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert '"distinct": 4' in out and '"distinct": 4' in good
+
+
+def test_oversized_constructions_fail_at_once_with_the_size(capsys):
+    argv = ["construct", "ternary-alternating", "--n0", "2", "--ps", "1000000"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "TiB" in err and "parameters" in err

@@ -2,8 +2,10 @@
 
 A state file ``STATE_DIR/process-<p>-of-<P>.npz`` holds the run's identity (network
 fingerprint, domain, seed, N, key layout, table budget, this process's block range), the
-next block to process and the consolidated table. It is written atomically (temporary file,
-then ``os.replace``), so a run killed at any moment leaves the previous state intact.
+next block to process, the consolidated table and a SHA-256 over all of it. It is written
+atomically (:mod:`tern_jax.fileio`: temporary file, fsync, rename; temporaries of killed
+writers are cleared by the next write), so a run killed at any moment leaves the previous
+state intact; a truncated, edited or corrupted state is refused as damaged, never merged.
 Restarting the same command continues from the saved block; because every block is a pure
 function of (seed, block index), the final record equals that of an uninterrupted run.
 """
@@ -12,11 +14,11 @@ from __future__ import annotations
 
 import json
 import os
-import zipfile
 
 import numpy as np
 
 from ..errors import DamagedFile, InvalidInput
+from ..fileio import arrays_sha256, atomic_savez, read_npz
 from .table import TableState
 
 STATE_FORMAT = "tern_jax.sampling_state/2"  # /2: representatives per key
@@ -27,8 +29,7 @@ def state_path(state_dir: str, process_index: int, process_count: int) -> str:
 
 
 def save_state(path: str, identity: dict, next_block: int, table: TableState) -> None:
-    """Atomically write the state of a run."""
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    """Atomically write the state of a run, with a SHA-256 over every entry."""
     arrays = {
         "format": np.array(STATE_FORMAT),
         "identity": np.array(json.dumps(identity, sort_keys=True)),
@@ -42,12 +43,8 @@ def save_state(path: str, identity: dict, next_block: int, table: TableState) ->
         arrays["lo"] = table.lo
     if table.reps is not None:
         arrays["reps"] = table.reps
-    tmp = f"{path}.tmp-{os.getpid()}"
-    with open(tmp, "wb") as fh:
-        np.savez(fh, **arrays)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    arrays["sha256"] = np.array(arrays_sha256(arrays))
+    atomic_savez(path, **arrays)
 
 
 def load_state(path: str, identity: dict) -> tuple[int, TableState] | None:
@@ -58,24 +55,29 @@ def load_state(path: str, identity: dict) -> tuple[int, TableState] | None:
     """
     if not os.path.exists(path):
         return None
+    data = read_npz(path, "tern_jax sampling state")
     try:
-        with np.load(path, allow_pickle=False) as data:
-            if str(data["format"]) != STATE_FORMAT:
-                raise DamagedFile(
-                    f"{path!r} is not a tern_jax sampling state of this version "
-                    f"({STATE_FORMAT}); delete it or use another --resume directory"
-                )
-            saved = json.loads(str(data["identity"]))
-            next_block = int(data["next_block"])
-            table = TableState(
-                hi=data["hi"].astype(np.uint64),
-                lo=data["lo"].astype(np.uint64) if "lo" in data.files else None,
-                counts=data["counts"].astype(np.int64),
-                level=int(data["level"]),
-                reps=data["reps"].astype(np.int64) if "reps" in data.files else None,
-                total=int(data["total"]) if int(data["total"]) >= 0 else None,
+        if str(data["format"]) != STATE_FORMAT:
+            raise DamagedFile(
+                f"{path!r} is not a tern_jax sampling state of this version "
+                f"({STATE_FORMAT}); delete it or use another --resume directory"
             )
-    except (OSError, KeyError, EOFError, ValueError, zipfile.BadZipFile) as e:
+        stored = str(data.pop("sha256"))
+        if stored != arrays_sha256(data):
+            raise DamagedFile(f"{path!r}: the sampling state does not match its SHA-256")
+        saved = json.loads(str(data["identity"]))
+        next_block = int(data["next_block"])
+        table = TableState(
+            hi=data["hi"].astype(np.uint64),
+            lo=data["lo"].astype(np.uint64) if "lo" in data else None,
+            counts=data["counts"].astype(np.int64),
+            level=int(data["level"]),
+            reps=data["reps"].astype(np.int64) if "reps" in data else None,
+            total=int(data["total"]) if int(data["total"]) >= 0 else None,
+        )
+    except DamagedFile:
+        raise
+    except (KeyError, ValueError, TypeError) as e:
         raise DamagedFile(f"{path!r}: damaged sampling state ({e})") from e
     if saved != identity:
         diff = sorted(k for k in set(saved) | set(identity) if saved.get(k) != identity.get(k))
