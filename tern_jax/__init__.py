@@ -44,7 +44,15 @@ if TYPE_CHECKING:  # the names below are what __getattr__ returns at run time
         train,
     )
     from .domains import Box, Gaussian, Line, Plane, Points, Segment, parse_domain
-    from .errors import DamagedFile, InvalidInput, MissingFile, TernJaxError, TooLarge, WrongType
+    from .errors import (
+        DamagedFile,
+        InvalidInput,
+        MissingFile,
+        PeerLost,
+        TernJaxError,
+        TooLarge,
+        WrongType,
+    )
     from .estimators import RegionEstimate, estimate_regions
     from .exact import ExactCount, exact_regions, exact_regions_1d, exact_regions_2d
     from .io import load_network
@@ -73,6 +81,7 @@ _EXPORTS = {
     "MissingFile": "errors",
     "DamagedFile": "errors",
     "TooLarge": "errors",
+    "PeerLost": "errors",
     # sampling engine
     "count_regions": "sampling",
     "RegionCount": "sampling",

@@ -5,7 +5,9 @@ so ``--help`` is fast.
 
 Exit codes: 0 success; 2 bad input, a missing or damaged file, or any other error the package
 raises on purpose (:class:`~tern_jax.errors.TernJaxError`: one line on stderr, no traceback);
-130 interrupted (Ctrl-C; a command that can resume sets ``args.resume_hint``, printed then).
+75 a peer process of a multi-process count was lost (:class:`~tern_jax.errors.PeerLost`: this
+process's state is saved, rerun the same command on every process to resume); 130
+interrupted (Ctrl-C; a command that can resume sets ``args.resume_hint``, printed then).
 A closed output pipe (``tern-jax count ... | head``) ends quietly. Any other exception is a
 bug and keeps its traceback.
 """
@@ -39,7 +41,6 @@ EPILOG = (
     "Each command has its own --help; --json prints one JSON object on stdout.\n"
     "The maths (regions, bounds, constructions, estimators): docs/math.md."
 )
-EXIT_ERROR = 2
 EXIT_INTERRUPTED = 130
 
 
@@ -66,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except TernJaxError as e:
         print(f"tern-jax {args.command}: error: {e}", file=sys.stderr)
-        return EXIT_ERROR
+        return e.exit_code
     except KeyboardInterrupt:
         hint = getattr(args, "resume_hint", None)
         print(f"tern-jax {args.command}: interrupted{'; ' + hint if hint else ''}", file=sys.stderr)

@@ -12,7 +12,12 @@ written against the built-ins (``except ValueError``) keeps working:
 - :class:`DamagedFile` (a ``ValueError``): a file that exists but is truncated, corrupt,
   edited or of another format;
 - :class:`TooLarge` (an :class:`InvalidInput`): work or memory beyond what the machine or the
-  arithmetic can hold, refused before it starts.
+  arithmetic can hold, refused before it starts;
+- :class:`PeerLost` (a ``RuntimeError``): another process of a multi-process run stopped
+  (killed, crashed, unreachable) before its share was done; this process's state is saved.
+
+Each class carries the ``tern-jax`` command's ``exit_code`` for it: 2, and 75 for
+:class:`PeerLost` (``EX_TEMPFAIL``: rerun the same command on every process to resume).
 
 Raise with the cause chained (``raise DamagedFile(...) from e``) so the original error stays
 visible with ``--traceback`` or in a debugger.
@@ -24,6 +29,7 @@ __all__ = [
     "DamagedFile",
     "InvalidInput",
     "MissingFile",
+    "PeerLost",
     "TernJaxError",
     "TooLarge",
     "WrongType",
@@ -32,6 +38,8 @@ __all__ = [
 
 class TernJaxError(Exception):
     """Base class of every error tern_jax raises on purpose."""
+
+    exit_code = 2
 
 
 class InvalidInput(TernJaxError, ValueError):
@@ -52,3 +60,9 @@ class DamagedFile(TernJaxError, ValueError):
 
 class TooLarge(InvalidInput):
     """Work or memory beyond what can be done, refused before it starts."""
+
+
+class PeerLost(TernJaxError, RuntimeError):
+    """Another process of a multi-process run stopped before its share was done."""
+
+    exit_code = 75

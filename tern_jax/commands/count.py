@@ -63,6 +63,14 @@ def add_parser(subparsers) -> None:
     p.add_argument("--coordinator", help="host:port of process 0 (with --distributed)")
     p.add_argument("--num-processes", type=int)
     p.add_argument("--process-id", type=int)
+    p.add_argument(
+        "--peer-timeout",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="with --distributed: a process whose share is done ends with exit code 75 when a "
+        "peer sends no heartbeat this long (60); its state is kept with --resume",
+    )
     p.add_argument("--json", action="store_true", help="print the JSON record")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
@@ -79,7 +87,8 @@ def run(args) -> int:
     if args.distributed:
         from ..sampling.distributed import initialize
 
-        initialize(args.coordinator, args.num_processes, args.process_id)
+        initialize(args.coordinator, args.num_processes, args.process_id,
+                   peer_timeout_s=args.peer_timeout)  # fmt: skip
     elif args.coordinator:
         raise InvalidInput("--coordinator needs --distributed")
     if args.resume:

@@ -9,6 +9,7 @@ each merged into the host table while the next runs), then summarised
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import numbers
 import time
@@ -25,7 +26,7 @@ from . import device as dev
 from . import lattice
 from .affine import check_patterns
 from .checks import float32_check
-from .distributed import allgather_tables, process_share
+from .distributed import Peers, allgather_tables, process_share
 from .group import dedupe_method
 from .keys import KeySpec, key_spec
 from .record import RegionCount
@@ -185,11 +186,13 @@ def _plan(net, domain, n_samples, seed, chunk_size, devices, multihost, precisio
 
 
 def _stream(plan: _Plan, table: PatternTable, start: int, path: str | None,
-            checkpoint_every: int, progress: bool, stop_after: int | None) -> int:  # fmt: skip
+            checkpoint_every: int, progress: bool, stop_after: int | None,
+            peers: Peers | None) -> int:  # fmt: skip
     """Run the steps from block ``start`` to the end of this process's share, merging each
     step's output while the next one runs on device; returns the samples processed."""
     with dev.x64_scope(plan.precision):
-        return _stream_steps(plan, table, start, path, checkpoint_every, progress, stop_after)
+        return _stream_steps(plan, table, start, path, checkpoint_every, progress, stop_after,
+                             peers)  # fmt: skip
 
 
 def _representatives(first_block: int, blocks_per_device: int, rows: np.ndarray):
@@ -203,7 +206,8 @@ def _representatives(first_block: int, blocks_per_device: int, rows: np.ndarray)
     return reps
 
 
-def _stream_steps(plan, table, start, path, checkpoint_every, progress, stop_after) -> int:
+def _stream_steps(plan, table, start, path, checkpoint_every, progress, stop_after,
+                  peers) -> int:  # fmt: skip
     lo, hi = plan.blocks
     step = None
     if start < hi:
@@ -231,6 +235,8 @@ def _stream_steps(plan, table, start, path, checkpoint_every, progress, stop_aft
                 reps = _representatives(b0, plan.blocks_per_device, np.asarray(rows))
                 table.add_words(np.asarray(keys), np.asarray(counts), reps)
                 merging, merged_upto = False, b1
+                if peers is not None:
+                    peers.at(b1)
                 processed += plan.rows_in(b0, b1)
                 bar.update(plan.rows_in(b0, b1))
                 merged += 1
@@ -313,10 +319,15 @@ def count_regions(
             start, saved = loaded
             resumed_from = start
             table.merge_state(saved)
-    processed = _stream(plan, table, start, path, checkpoint_every, progress, _stop_after_steps)
-    if plan.processes[1] > 1:
-        merged = PatternTable(plan.spec.words > 2, plan.max_table_rows, reps=True)
-        table, processed = allgather_tables(table.state(), merged, processed)
+    multi = plan.processes[1] > 1
+    peers = Peers(plan.identity(), *plan.processes, plan.blocks) if multi else None
+    with peers or contextlib.nullcontext():
+        processed = _stream(plan, table, start, path, checkpoint_every, progress,
+                            _stop_after_steps, peers)  # fmt: skip
+        if multi:
+            peers.wait(show=progress, saved=path)
+            merged = PatternTable(plan.spec.words > 2, plan.max_table_rows, reps=True)
+            table, processed = allgather_tables(table.state(), merged, processed)
     state = table.state()
     t1 = time.perf_counter()
     patterns = check_patterns(plan.net, plan.sampling, plan.arith, plan.spec, state, plan.seed)
