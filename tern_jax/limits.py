@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import sys
 from collections.abc import Sequence
 
 from .errors import TooLarge
@@ -23,6 +24,16 @@ def physical_memory() -> int:
         return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
     except (AttributeError, ValueError, OSError):
         return 8 * 2**30
+
+
+def peak_rss() -> int:
+    """Bytes of this process's peak resident memory so far (0 where unknown)."""
+    try:
+        import resource  # Unix only
+    except ImportError:  # pragma: no cover
+        return 0
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return int(peak) if sys.platform == "darwin" else int(peak) * 1024  # macOS: bytes
 
 
 def human_bytes(n: float) -> str:

@@ -480,6 +480,28 @@ def test_refusals():
         nd(big, tj.Box(0, 1))
 
 
+def test_memory_budget_stops_before_memory_runs_out():
+    """The complex's memory, not its cell count, is what runs out in many dimensions."""
+    net = C.ternary_alternating(3, [2, 2]).net
+    with pytest.raises(TooLarge, match=r"needed about .* cells, .* vertices .* budget of 1.0 KiB"):
+        nd(net, tj.Box(0, 1), memory_budget_mb=1 / 1024)
+    assert nd(net, tj.Box(0, 1), memory_budget_mb=10**6).activation_regions == 64
+    for bad in (0, -1, float("nan"), "64", True):
+        with pytest.raises(InvalidInput, match="memory_budget_mb"):
+            nd(net, tj.Box(0, 1), memory_budget_mb=bad)
+
+
+def test_memory_estimate_counts_the_python_integers():
+    from tern_jax.exact.nd_complex import Complex
+
+    small = np.zeros((4, 3), dtype=np.int64)
+    big = np.array([[10**40] * 3] * 4, dtype=object)
+    empty = np.zeros(0, dtype=np.int64)
+    a = Complex(small, small.copy(), empty, empty, empty, empty, 2).memory_bytes()
+    b = Complex(big, small.copy(), empty, empty, empty, empty, 2).memory_bytes()
+    assert b >= a + 12 * 40  # each 10^40 is a Python int of over 40 bytes
+
+
 def test_progress_bar_runs(capsys):
     res = nd(C.ternary_alternating(3, [2]).net, tj.Box(0, 1), progress=True)
     assert res.activation_regions == 8
@@ -510,3 +532,7 @@ def test_cli_refusals(tmp_path, capsys):
     path1 = tj.save_network(C.ternary_alternating(1, [2]).net, tmp_path / "one.npz")
     assert main(["exact", str(path1), "--segment", "0;1", "--max-cells", "5"]) == 2
     assert "n-D engine only" in capsys.readouterr().err
+    assert main(["exact", str(path1), "--segment", "0;1", "--memory-budget-mb", "5"]) == 2
+    assert "--memory-budget-mb applies to the n-D engine only" in capsys.readouterr().err
+    assert main(["exact", str(path), "--box", "0,1", "--memory-budget-mb", "0.0001"]) == 2
+    assert "memory budget" in capsys.readouterr().err

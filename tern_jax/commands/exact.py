@@ -87,6 +87,13 @@ def add_parser(subparsers) -> None:
         help="n-D engine: stop with an error once the partition has more than N cells "
         "(memory grows with the number of regions; default: no limit)",
     )
+    p.add_argument(
+        "--memory-budget-mb",
+        type=float,
+        metavar="MB",
+        help="n-D engine: stop with an error before the enumeration's memory can pass this "
+        "(default: half this machine's memory; in many dimensions the vertices fill it)",
+    )
     p.add_argument("--json", action="store_true", help="print the JSON record")
     p.add_argument(
         "--quiet",
@@ -170,8 +177,10 @@ def run(args: argparse.Namespace) -> int:
         if args.plot:
             raise InvalidInput("--plot draws line and plane partitions only, not the n-D engine's")
         options["max_cells"] = args.max_cells
-    if args.max_cells is not None and engine != "nd":
-        raise InvalidInput("--max-cells applies to the n-D engine only")
+        options["memory_budget_mb"] = args.memory_budget_mb
+    for flag in ("max_cells", "memory_budget_mb"):
+        if getattr(args, flag) is not None and engine != "nd":
+            raise InvalidInput(f"--{flag.replace('_', '-')} applies to the n-D engine only")
     show = not (args.quiet or args.json) and sys.stderr.isatty()
     res = exact_regions(net, domain, engine=engine, mode=args.mode, progress=show, **options)
     plot = plot_error = None

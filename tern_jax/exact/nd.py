@@ -41,6 +41,7 @@ from tqdm.auto import tqdm
 from .. import arith as nb
 from ..domains import Box, Domain
 from ..errors import InvalidInput, TooLarge
+from ..limits import human_bytes, peak_rss, physical_memory
 from ..network import ReLUNet
 from ._common import MODES, check_net, integer_layers, make_backend, resolve_mode
 from .kernel import Backend
@@ -150,6 +151,7 @@ def nd_regions(
     progress: bool = False,
     keep_patterns: bool | None = None,
     max_cells: int | None = None,
+    memory_budget_mb: float | None = None,
     tol: float | None = None,
 ) -> ExactCount:
     """The n-D engine: exact activation and linear regions on a full-dimensional
@@ -161,8 +163,11 @@ def nd_regions(
     gives the same counts. ``progress``: a progress bar over the ReLU units
     (tqdm). ``keep_patterns``:
     keep the activation pattern of every region in the result (``None``: when at most 50000).
-    ``max_cells``: stop with :class:`~tern_jax.TooLarge` once the partition has more cells
-    (memory grows with the number of regions). ``tol`` is accepted for a uniform call
+    ``max_cells``: stop with :class:`~tern_jax.TooLarge` once the partition has more cells.
+    ``memory_budget_mb`` (default: half this machine's memory): stop with
+    :class:`~tern_jax.TooLarge` once twice the run's peak memory (one more unit can double
+    it) would pass it; in many dimensions the cells' vertices and a cut's temporaries, far
+    more than the cells, are what fills memory. ``tol`` is accepted for a uniform call
     signature and ignored (no tolerance is used).
     """
     t0 = time.perf_counter()
@@ -171,13 +176,14 @@ def nd_regions(
         raise InvalidInput(f"mode must be one of {MODES}, got {mode!r}")
     if max_cells is not None and (isinstance(max_cells, bool) or int(max_cells) < 1):
         raise InvalidInput(f"max_cells must be a positive integer or None, got {max_cells!r}")
+    budget = _memory_budget(memory_budget_mb)
     work, lo, hi, dom, homog = _domain(net, domain)
     mode = resolve_mode(mode, net, [*lo, *hi])
     # Integer products in numpy's own loop: they are small next to the geometry, which
     # multi-threaded BLAS's idle threads would slow down (arith.use_blas).
     backend = make_backend(work, mode, len(lo), blas=False)
     cx = _box_complex(lo, hi, 2 * len(lo) + work.num_relu_units)
-    run = _Run(work, cx, backend, progress, max_cells)
+    run = _Run(work, cx, backend, progress, max_cells, budget)
     run.run()
     labels, n_lin, n_int, n_bd = linear_regions(cx, lambda ca, cb: backend.same(run.maps, ca, cb))
     C = cx.num_cells
@@ -203,6 +209,16 @@ def nd_regions(
     )
 
 
+def _memory_budget(memory_budget_mb: float | None) -> int:
+    if memory_budget_mb is None:
+        return physical_memory() // 2
+    if isinstance(memory_budget_mb, bool) or not isinstance(memory_budget_mb, (int, float)):
+        raise InvalidInput(f"memory_budget_mb must be a number, got {memory_budget_mb!r}")
+    if not 0 < memory_budget_mb < float("inf"):
+        raise InvalidInput(f"memory_budget_mb must be > 0 and finite, got {memory_budget_mb}")
+    return int(memory_budget_mb * 2**20)
+
+
 class _Run:
     """Layer by layer refinement of a complex.
 
@@ -215,9 +231,16 @@ class _Run:
     """
 
     def __init__(
-        self, net: ReLUNet, cx: Complex, backend: Backend, progress: bool, max_cells: int | None
+        self,
+        net: ReLUNet,
+        cx: Complex,
+        backend: Backend,
+        progress: bool,
+        max_cells: int | None,
+        budget: int,
     ):
         self.net, self.cx, self.backend, self.max_cells = net, cx, backend, max_cells
+        self.budget, self.rss_at_start = budget, peak_rss()
         self.layers = integer_layers(net)
         n0 = cx.n0
         # The maps of the inputs: x_i = e_i . x, the origin at 0 (one piece, the box).
@@ -270,10 +293,23 @@ class _Run:
                 self.bar.close()
 
     def _check_size(self) -> None:
-        if self.max_cells is not None and self.cx.num_cells > self.max_cells:
+        cx = self.cx
+        if self.max_cells is not None and cx.num_cells > self.max_cells:
             raise TooLarge(
                 f"the partition passed max_cells={self.max_cells} cells (now "
-                f"{self.cx.num_cells}) before the last unit; raise max_cells to count it"
+                f"{cx.num_cells}) before the last unit; raise max_cells to count it"
+            )
+        # What this run holds (the complex) or has needed at its peak (a cut's temporaries,
+        # many times the complex in high dimension); one more unit can double it.
+        used = max(cx.memory_bytes(), peak_rss() - self.rss_at_start)
+        if 2 * used > self.budget:
+            raise TooLarge(
+                f"the enumeration needed about {human_bytes(used)} at its peak ({cx.num_cells:,} "
+                f"cells, {cx.num_vertices:,} vertices in {cx.n0} dimensions) before the last "
+                f"unit, and the next unit can double that, past the memory budget of "
+                f"{human_bytes(self.budget)} (memory_budget_mb / --memory-budget-mb; default "
+                "half this machine's memory): count on a smaller box or a 2D slice (--plane), "
+                "or estimate the count (tern-jax estimate)"
             )
 
     def bits(self, cells: np.ndarray) -> list[np.ndarray]:

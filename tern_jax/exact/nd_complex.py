@@ -32,6 +32,8 @@ a vertex of strict sign; both pieces gain the cutting unit as a facet.
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 
 from .. import arith as nb
@@ -104,6 +106,21 @@ class Complex:
     @property
     def num_vertices(self) -> int:
         return self._V.n
+
+    def memory_bytes(self) -> int:
+        """About the bytes the complex holds: its arrays' buffers, plus the Python integers
+        of object-dtype arrays (exact values past int64), sized from a sample of them."""
+        arrays = [self._V.buf, self._INC.buf, self.cv, self.clen, self.fl, self.flen]
+        if self._Z is not None:
+            arrays.append(self._Z.buf)
+        total = 0
+        for a in arrays:
+            total += a.nbytes
+            if a.dtype == object and a.size:
+                flat = a.reshape(-1)
+                sample = flat[:: max(1, flat.size // 64)][:64]
+                total += a.size * sum(sys.getsizeof(x) for x in sample) // len(sample)
+        return total
 
     def rows_of(self, cells: np.ndarray, lengths: np.ndarray, flat: np.ndarray):
         """Flat rows (cell position, entry) of the given cells of a CSR array."""
