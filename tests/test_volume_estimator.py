@@ -173,6 +173,26 @@ def test_monte_carlo_path_on_a_case_with_known_truth():
     vol = res["volume"]
     assert vol.interval[0] <= truth <= vol.interval[1]
     assert vol.costs["linear_programs"] > 0
+    # Unknown volumes: the right-skew-aware interval, which holds the normal one.
+    if vol.std_error > 0:
+        assert "log-normal" in vol.interval_method
+        normal = horvitz.normal_interval(vol.estimate, vol.std_error**2, vol.lower_bound, 0.95)
+        assert vol.interval[0] <= normal[0] and normal[1] <= vol.interval[1]
+
+
+def test_skewed_interval_is_the_union_and_reaches_further_up():
+    # A 10-input run's figures (estimate 35,389, standard error 2,179, 31,336 regions
+    # found): the normal interval ends at 39,660, just below that model's 39,667 regions;
+    # the log-normal part above the 31,336 found reaches past it.
+    est, se, found = 35_389.0, 2_179.0, 31_336
+    lo, hi = horvitz.skewed_interval(est, se**2, found, 0.95)
+    n_lo, n_hi = horvitz.normal_interval(est, se**2, found, 0.95)
+    l_lo, l_hi = horvitz.log_normal_interval(est, se**2, found, 0.95)
+    assert (lo, hi) == (min(n_lo, l_lo), max(n_hi, l_hi))
+    assert n_hi < 39_667 < hi and lo >= found
+    # A symmetric case (estimate far above the certain bound): both agree closely.
+    lo, hi = horvitz.skewed_interval(1000.0, 100.0, 0, 0.95)
+    assert hi - 1019.6 < 1 and 1000 - lo < 20.5
 
 
 def test_all_methods_share_the_draws_and_chao1_is_lower_bound_type():

@@ -101,6 +101,17 @@ def normal_interval(
     return max(certain, estimate - half), max(certain, estimate + half)
 
 
+def skewed_interval(
+    estimate: float, variance: float, certain: float, level: float
+) -> tuple[float, float]:
+    """The union of :func:`normal_interval` and :func:`log_normal_interval`: for totals whose
+    sampling law is right-skewed (a sum of terms that are rarely hit and large when hit),
+    where the symmetric normal interval ends too low on the high side."""
+    a, b = normal_interval(estimate, variance, certain, level)
+    c, d = log_normal_interval(estimate, variance, certain, level)
+    return min(a, c), max(b, d)
+
+
 def log_normal_interval(
     estimate: float, variance: float, certain: float, level: float
 ) -> tuple[float, float]:
