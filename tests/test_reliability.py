@@ -154,8 +154,8 @@ def test_two_writers_on_one_path_leave_one_complete_file(tmp_path):
 
 
 def test_kill_9_at_random_points_leaves_the_old_file_or_the_new_one(tmp_path):
-    """construct and report killed at random moments: the previous file stays intact or the
-    new one is complete, and the next write clears the killed writer's temporary file."""
+    """construct killed at random moments: the previous file stays intact or the new one is
+    complete, and the next write clears the killed writer's temporary file."""
     import random
     import signal
     import time
@@ -174,6 +174,43 @@ def test_kill_9_at_random_points_leaves_the_old_file_or_the_new_one(tmp_path):
         assert got in (old, new)
         tj.save_network(old, out)  # the next write also clears dead writers' temporaries
         assert [p.name for p in tmp_path.iterdir()] == ["net.npz"]
+
+
+def test_kill_9_of_report_leaves_complete_reports(tmp_path):
+    """report killed at random moments (a study of 40,000 table rows: writing takes a while):
+    report.md and report.html are each absent, the previous one or a complete one; the
+    next report clears the killed writer's temporaries."""
+    import random
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from test_report import _study
+
+    from tern_jax.report import Table, write_report, write_study
+
+    study = _study(tmp_path)
+    study.tables.append(Table("big", "many rows", ["i", "i^2"], [[i, i * i] for i in range(40000)]))
+    write_study(study, tmp_path)
+    write_report(tmp_path)
+    full = {n: (tmp_path / n).read_text() for n in ("report.md", "report.html")}
+    assert full["report.md"].count("\n") > 40000
+    cmd = [sys.executable, "-m", "tern_jax.cli", "report", str(tmp_path)]
+    rng = random.Random(1)
+    for _ in range(5):
+        for n in full:
+            (tmp_path / n).unlink()  # so that a kill before any write is seen too
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(1.0, 4.0))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        for n, text in full.items():
+            if (tmp_path / n).exists():
+                assert (tmp_path / n).read_text() == text  # complete, never half-written
+        write_report(tmp_path)
+        names = sorted(p.name for p in tmp_path.iterdir())
+        assert names == ["report.html", "report.md", "s1"], names  # no temporary left
 
 
 def test_damaged_resume_states_are_refused(tmp_path, capsys):
