@@ -221,7 +221,7 @@ def test_output_maps_from_patterns_equal_the_maps_carried_through_the_layers():
     runs = {}
     for mode in ("exact", "float64"):  # the same complex: vertices are exact in both
         cx = _box_complex([Fraction(-2)] * 3, [Fraction(2)] * 3, 6 + net.num_relu_units)
-        runs[mode] = _Run(net, cx, make_backend(net, mode, 3), False, None)
+        runs[mode] = _Run(net, cx, make_backend(net, mode, 3), False, None, 2**40)
         runs[mode].run()
     exact, filtered = runs["exact"], runs["float64"]
     assert exact.maps.den == 1
