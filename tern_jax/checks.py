@@ -1,13 +1,14 @@
-"""Checked integer arguments, one rule for the whole package.
+"""Checked numeric arguments, one rule for the whole package.
 
 A count, a width, a seed or a dimension must be an integer (``numbers.Integral``: Python or
 numpy integers; ``True`` is refused: a boolean as a width is a bug, not a 1) within the
-stated range; anything else is an :class:`~tern_jax.errors.InvalidInput` naming the
-argument and the value.
+stated range; a budget or a timeout a real number > 0 and finite. Anything else is an
+:class:`~tern_jax.errors.InvalidInput` naming the argument and the value.
 """
 
 from __future__ import annotations
 
+import math
 import numbers
 from collections.abc import Sequence
 from typing import Any
@@ -37,3 +38,12 @@ def check_ints(values: Any, what: str, minimum: int, allow_empty: bool = False) 
     if len(values) == 0 and not allow_empty:
         raise InvalidInput(f"{what} must not be empty")
     return tuple(check_int(v, f"{what}[{i}]", minimum) for i, v in enumerate(values))
+
+
+def check_positive(value: Any, what: str) -> float:
+    """``value`` as a float, checked: a real number (not a boolean), > 0 and finite."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise InvalidInput(f"{what} must be a number, got {value!r}")
+    if not (value > 0 and math.isfinite(value)):
+        raise InvalidInput(f"{what} must be > 0 and finite, got {value!r}")
+    return float(value)

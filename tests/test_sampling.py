@@ -438,6 +438,9 @@ def test_bad_input_errors():
         tj.count_regions(net, (0, 1), 10)
     with pytest.raises(ValueError, match="dedupe must be one of"):
         tj.count_regions(net, tj.Box(0, 1), 10, dedupe="hash")
+    for bad in (0, -5.0, float("inf"), float("nan"), True, "64"):  # inf once overflowed
+        with pytest.raises(ValueError, match="memory_budget_mb must be"):
+            tj.count_regions(net, tj.Box(0, 1), 10, memory_budget_mb=bad)
 
 
 # -- host table -----------------------------------------------------------------------------

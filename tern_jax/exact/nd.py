@@ -39,6 +39,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .. import arith as nb
+from ..checks import check_positive
 from ..domains import Box, Domain
 from ..errors import InvalidInput, TooLarge
 from ..limits import human_bytes, peak_rss, physical_memory
@@ -212,11 +213,7 @@ def nd_regions(
 def _memory_budget(memory_budget_mb: float | None) -> int:
     if memory_budget_mb is None:
         return physical_memory() // 2
-    if isinstance(memory_budget_mb, bool) or not isinstance(memory_budget_mb, (int, float)):
-        raise InvalidInput(f"memory_budget_mb must be a number, got {memory_budget_mb!r}")
-    if not 0 < memory_budget_mb < float("inf"):
-        raise InvalidInput(f"memory_budget_mb must be > 0 and finite, got {memory_budget_mb}")
-    return int(memory_budget_mb * 2**20)
+    return int(check_positive(memory_budget_mb, "memory_budget_mb") * 2**20)
 
 
 class _Run:

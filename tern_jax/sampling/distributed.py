@@ -36,6 +36,7 @@ import numpy as np
 from jax._src import distributed as _jax_distributed  # the runtime client (no public handle)
 from jax.experimental import multihost_utils
 
+from ..checks import check_positive
 from ..errors import InvalidInput, PeerLost
 from .table import PatternTable, TableState
 
@@ -75,11 +76,7 @@ def initialize(
             raise InvalidInput("an explicit coordinator needs num_processes and process_id")
         if not (0 <= process_id < num_processes):
             raise InvalidInput(f"process_id {process_id} is outside 0..{num_processes - 1}")
-    if isinstance(peer_timeout_s, bool) or not isinstance(peer_timeout_s, (int, float)):
-        raise InvalidInput(f"peer_timeout_s must be a number of seconds, got {peer_timeout_s!r}")
-    if not 0 < peer_timeout_s < float("inf"):
-        raise InvalidInput(f"peer_timeout_s must be > 0 and finite, got {peer_timeout_s}")
-    _settings["peer_timeout_s"] = float(peer_timeout_s)
+    _settings["peer_timeout_s"] = check_positive(peer_timeout_s, "peer_timeout_s")
     jax.config.update("jax_enable_recoverability", True)
     with stdout_to_stderr():
         jax.distributed.initialize(**kwargs)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import numbers
 import time
 from typing import Any
 
@@ -19,6 +18,7 @@ import jax
 import numpy as np
 from tqdm.auto import tqdm
 
+from ..checks import check_int, check_positive
 from ..domains import Domain
 from ..errors import InvalidInput, WrongType
 from ..network import ReLUNet
@@ -52,14 +52,6 @@ def _check_net(net: Any) -> ReLUNet:
         if not (np.all(np.isfinite(np.asarray(w))) and np.all(np.isfinite(np.asarray(b)))):
             raise InvalidInput(f"network layer {i} contains NaN or infinite parameters")
     return net
-
-
-def _check_int(value: Any, what: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise InvalidInput(f"{what} must be an integer, got {value!r}")
-    if int(value) < minimum:
-        raise InvalidInput(f"{what} must be >= {minimum}, got {value}")
-    return int(value)
 
 
 @dataclasses.dataclass
@@ -114,15 +106,14 @@ class _Plan:
 
 def _table_rows(max_table_rows: int | None, memory_budget_mb: float) -> int:
     if max_table_rows is not None:
-        return _check_int(max_table_rows, "max_table_rows", 1)
-    if not (isinstance(memory_budget_mb, (int, float)) and memory_budget_mb > 0):
-        raise InvalidInput(f"memory_budget_mb must be > 0, got {memory_budget_mb!r}")
-    return max(1, int(memory_budget_mb * 2**20 / BYTES_PER_ROW))
+        return check_int(max_table_rows, "max_table_rows", 1)
+    budget = check_positive(memory_budget_mb, "memory_budget_mb")
+    return max(1, int(budget * 2**20 / BYTES_PER_ROW))
 
 
 def _layout(chunk_size, blocks: tuple[int, int], n_devices: int) -> int:
     """Blocks per device per step: a multiple of the compute tile, no more than needed."""
-    chunk = DEFAULT_CHUNK if chunk_size is None else _check_int(chunk_size, "chunk_size", 1)
+    chunk = DEFAULT_CHUNK if chunk_size is None else check_int(chunk_size, "chunk_size", 1)
     if chunk % dev.BLOCK:
         raise InvalidInput(f"chunk_size must be a multiple of {dev.BLOCK}, got {chunk}")
     tb = dev.TILE_BLOCKS
@@ -152,8 +143,8 @@ def _plan(net, domain, n_samples, seed, chunk_size, devices, multihost, precisio
             f"domain must be a tern_jax domain (Box, Gaussian, Plane, Segment, Points), got "
             f"{type(domain).__name__}"
         )
-    n = _check_int(n_samples, "n_samples", 1)
-    seed = _check_int(seed, "seed", 0)
+    n = check_int(n_samples, "n_samples", 1)
+    seed = check_int(seed, "seed", 0)
     if seed >= 2**64:
         raise InvalidInput(f"seed must be < 2^64, got {seed}")
     if precision not in PRECISIONS:
@@ -305,7 +296,7 @@ def count_regions(
     """
     plan = _plan(net, domain, n_samples, seed, chunk_size, devices, multihost, precision,
                  dedupe, max_table_rows, memory_budget_mb)  # fmt: skip
-    checkpoint_every = _check_int(checkpoint_every, "checkpoint_every", 1)
+    checkpoint_every = check_int(checkpoint_every, "checkpoint_every", 1)
     t0 = time.perf_counter()
     check = None
     if plan.precision == "float32" and not plan.arith.exact:
