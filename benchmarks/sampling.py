@@ -14,7 +14,9 @@ run it prints, per network:
   maps (``execution["pattern_seconds"]``): what ``affine_distinct`` costs.
 - ``(other)``: the other grouping; ``f64``: float64 (the default for these dyadic networks,
   whose integer form is too large for exact float32); ``tiled fwd``: a diagnostic forward
-  pass with the pipeline's sampling and 16,384-row tiles.
+  pass with the pipeline's sampling and 16,384-row tiles; ``fwd+bits``: the plain pass
+  with the pipeline's forward walk, bits packed and summed (no keys, grouping or host
+  work), and its ratio to plain: what producing the patterns alone costs.
 
 Then the exact lattice path on integer networks: ``precision="auto"`` (float32, proven exact)
 against forced float64 on the same grid, with identical records (asserted).
@@ -41,6 +43,7 @@ import tern_jax as tj
 from tern_jax.sampling import device as dev
 from tern_jax.sampling import lattice, samplers
 from tern_jax.sampling.group import dedupe_method
+from tern_jax.sampling.keys import forward_words
 
 PLAIN_CHUNK = 1 << 14
 
@@ -74,6 +77,28 @@ def plain_forward(net: tj.ReLUNet, n: int):
             return jnp.sum(h)
 
         return jnp.sum(lax.map(chunk, jnp.arange(n // PLAIN_CHUNK)))
+
+    key = jax.random.key(0)
+    return lambda: run(params, key).block_until_ready()
+
+
+def plain_with_bits(net: tj.ReLUNet, n: int):
+    """Diagnostic: the plain pass with the pipeline's forward walk (identity layers folded,
+    each ReLU layer's bits packed as it is computed), the words summed: what producing the
+    patterns costs before any key, grouping or host work."""
+    sampling = samplers.resolve(tj.Box(-1.0, 1.0), net.input_dim)
+    arith = lattice.plan(net, sampling, "float32")
+    with dev.x64_scope("float32"):
+        params = dev.device_params(arith)
+    acts, d = arith.activations, net.input_dim
+
+    @jax.jit
+    def run(params, key):
+        def chunk(i):
+            h = jax.random.uniform(jax.random.fold_in(key, i), (PLAIN_CHUNK, d))
+            return jnp.sum(forward_words(params, acts, h), axis=0, dtype=jnp.uint32)
+
+        return jnp.sum(lax.map(chunk, jnp.arange(n // PLAIN_CHUNK)), axis=0)
 
     key = jax.random.key(0)
     return lambda: run(params, key).block_until_ready()
@@ -127,7 +152,7 @@ def reference_table(args) -> None:
     other_dd = "sort" if main_dd == "slots" else "slots"
     print(f"{'network':<22}{'plain /s':>12}{'pipeline /s':>13}{'ratio':>7}{'w/o maps /s':>13}"
           f"{'ratio':>7}{other_dd + ' /s':>12}{'f64 /s':>12}{'tiled fwd /s':>14}"
-          f"{'distinct':>10}{'affine':>8}")  # fmt: skip
+          f"{'fwd+bits /s':>13}{'ratio':>7}{'distinct':>10}{'affine':>8}")  # fmt: skip
     for kind, all_relu in (("alternating", False), ("all-ReLU", True)):
         net = reference_net(all_relu)
         n = args.samples
@@ -137,10 +162,12 @@ def reference_table(args) -> None:
                                    dedupe=other_dd)  # fmt: skip
         f64, _, _ = pipeline(net, dom, n, args.chunk, args.repeat, precision="float64")
         tiled = best_rate(tiled_forward(net, dom, n, args.chunk), n, args.repeat)
+        bits = best_rate(plain_with_bits(net, n), n, args.repeat)
         assert rec_o.figures() == rec.figures(), "the two groupings disagree"
         print(f"{kind + ' 2-64x8-1':<22}{plain:>12,.0f}{pipe:>13,.0f}{pipe / plain:>7.2f}"
               f"{pipe_wo:>13,.0f}{pipe_wo / plain:>7.2f}{other:>12,.0f}{f64:>12,.0f}"
-              f"{tiled:>14,.0f}{rec.distinct:>10,}{rec.affine_distinct:>8,}")  # fmt: skip
+              f"{tiled:>14,.0f}{bits:>13,.0f}{bits / plain:>7.2f}{rec.distinct:>10,}"
+              f"{rec.affine_distinct:>8,}")  # fmt: skip
 
 
 def integer_table(args) -> None:

@@ -92,7 +92,9 @@ def test_face_patterns_are_not_counted():
     net = _net(0, [2, 12, 12, 12, 1], ["relu", "identity", "relu"])
     exact = tj.exact_regions_2d(net, *BOX, mode="exact")
     rec = tj.count_regions(net, tj.Box(-2.0, 2.0), 1 << 20, seed=0)
-    assert rec.on_breakpoints > 0 and rec.affine["linear_programs"] > 0
+    assert rec.on_breakpoints > 0 and rec.affine["face_patterns"] > 0
+    # Integer pieces: every face pattern here is settled exactly, without a linear program.
+    assert rec.affine["linear_programs"] == 0
     assert rec.distinct == exact.activation_regions == 94
     assert sum(k * f for k, f in rec.freq_of_freq.items()) == rec.n_samples - rec.on_breakpoints
     assert any("breakpoint" in w for w in rec.warnings)
@@ -153,3 +155,81 @@ def test_record_says_what_affine_distinct_bounds():
     d = rec.to_dict()
     assert d["affine_distinct"] == 16 and d["affine"]["exact"] is True
     assert d["arithmetic"]["exact"] is True and d["on_breakpoints"] == 0
+
+
+# The exact face decisions and the encoded walk, each against an independent method.
+
+
+def _lp_interior(normals: np.ndarray) -> bool:
+    """Independent: is there d with n . d < 0 for every row n? (max s: n . d + s <= 0)."""
+    from scipy.optimize import linprog
+
+    f, k = normals.shape
+    unit = normals / np.linalg.norm(normals, axis=1, keepdims=True)
+    a = np.column_stack([unit, np.ones(f)])
+    res = linprog(np.r_[np.zeros(k), -1.0], A_ub=a, b_ub=np.zeros(f),
+                  bounds=[(-1, 1)] * k + [(None, 1)], method="highs")  # fmt: skip
+    return bool(res.status == 0 and -res.fun > 1e-9)
+
+
+def test_exact_interior_small_cases():
+    from tern_jax.sampling.affine import _exact_interior
+
+    assert _exact_interior(np.zeros((0, 2))) is True
+    assert _exact_interior(np.array([[1.0, -2.0]])) is True
+    assert _exact_interior(np.array([[1.0, 0.0], [0.0, 1.0]])) is True
+    assert _exact_interior(np.array([[2.0, 4.0], [-1.0, -2.0]])) is False  # one hyperplane
+    # No interior, but no opposite pair: left to the linear program.
+    assert _exact_interior(np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, -1.0]])) is None
+
+
+@pytest.mark.parametrize("k", [2, 3])
+def test_exact_interior_agrees_with_a_linear_program(k):
+    rng = np.random.default_rng(k)
+    answered = {True: 0, False: 0}
+    from tern_jax.sampling.affine import _exact_interior
+
+    for _ in range(400):
+        n = rng.integers(-2, 3, size=(int(rng.integers(1, 5)), k)).astype(float)
+        n = n[np.any(n != 0, axis=1)]
+        if rng.random() < 0.3 and len(n):  # a unit and its negation, as in ternary nets
+            n = np.vstack([n, -2 * n[:1]])
+        got = _exact_interior(n)
+        if got is not None:
+            answered[got] += 1
+            assert got == (_lp_interior(n) if len(n) else True), n
+    assert min(answered.values()) > 50  # both answers were exercised
+
+
+@pytest.mark.parametrize(("seed", "dims", "acts"), [
+    (0, [2, 12, 12, 12, 1], ["relu", "identity", "relu"]),
+    (1, [3, 16, 16, 16, 1], ["relu", "relu", "relu"]),
+])  # fmt: skip
+def test_encoded_walk_equals_the_pieces_walk(seed, dims, acts, monkeypatch):
+    # The exact path walks with one encoded gradient column; forcing the general walk
+    # (k gradient columns under the recomputed patterns' masks) must give the same record.
+    from tern_jax.sampling import affine
+
+    net = _net(seed, dims, acts)
+    dom = tj.Box(-2.0, 2.0)
+    enc = tj.count_regions(net, dom, 1 << 17, seed=seed)
+    monkeypatch.setattr(affine, "encoding_base", lambda *a: None)
+    gen = tj.count_regions(net, dom, 1 << 17, seed=seed)
+    assert enc.affine["exact"] and gen.affine["exact"]
+    assert enc.affine_distinct == gen.affine_distinct > 10
+    assert (enc.distinct, enc.on_breakpoints) == (gen.distinct, gen.on_breakpoints)
+    assert enc.affine["face_patterns"] == gen.affine["face_patterns"]
+
+
+def test_encoding_base_refuses_what_float64_cannot_hold():
+    from tern_jax.sampling.affine import encoding_base
+    from tern_jax.sampling.lattice import IntegerNet
+
+    def net(first):
+        out = (np.ones((4, 1), np.int64), np.zeros(1, np.int64))
+        return IntegerNet(((first, np.zeros(4, np.int64)), out), (0, 0), 10)
+
+    acts = ("relu", "identity")
+    assert encoding_base(net(np.ones((2, 4), np.int64)), acts, 2) == 16  # |G| <= 4: M > 8
+    # 2 * 2^22 * (2^23)^5 > 2^53: six coordinates of large gradients do not fit.
+    assert encoding_base(net(np.full((6, 4), 2**20, np.int64)), acts, 6) is None

@@ -163,12 +163,13 @@ def merge_identity(layers, activations) -> tuple[tuple, tuple[str, ...]]:
     return tuple(layers), tuple(acts)
 
 
-def magnitude_bound(layers, activations: tuple[str, ...], m: int) -> float:
+def magnitude_bound(layers, activations: tuple[str, ...], m: int, output: bool = False) -> float:
     """Largest magnitude of any parameter, input or partial sum of the hidden layers'
-    pre-activations of the integer network ``layers`` over all points of the grid with ``m``
-    bits (interval arithmetic; float64 upper estimate)."""
+    pre-activations (and the output's, with ``output``) of the integer network ``layers``
+    over all points of the grid with ``m`` bits (interval arithmetic; float64 upper
+    estimate)."""
     top = float(2 ** (m + 1) - 1)
-    hidden = layers[:-1]
+    hidden = layers if output else layers[:-1]
     worst = top
     lo = hi = None
     for i, (w, b) in enumerate(hidden):
