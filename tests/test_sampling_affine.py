@@ -201,6 +201,23 @@ def test_exact_interior_agrees_with_a_linear_program(k):
     assert min(answered.values()) > 50  # both answers were exercised
 
 
+def test_exact_face_decisions_equal_the_linear_programs(monkeypatch):
+    # The same run with every face pattern left to the linear program: the same patterns
+    # are dropped, now by linear programs (one per face pattern).
+    from tern_jax.sampling import affine
+
+    net = _net(0, [2, 12, 12, 12, 1], ["relu", "identity", "relu"])
+    exact = tj.count_regions(net, tj.Box(-2.0, 2.0), 1 << 20, seed=0)
+    monkeypatch.setattr(affine, "_exact_interior", lambda normals: None)
+    lp = tj.count_regions(net, tj.Box(-2.0, 2.0), 1 << 20, seed=0)
+    assert exact.affine["linear_programs"] == 0
+    assert lp.affine["linear_programs"] == lp.affine["face_patterns"] > 0
+    a, b = lp.figures(), exact.figures()
+    assert a.pop("affine")["face_patterns"] == b.pop("affine")["face_patterns"]
+    assert a == b
+    assert (lp.distinct, lp.on_breakpoints) == (94, exact.on_breakpoints)
+
+
 @pytest.mark.parametrize(("seed", "dims", "acts"), [
     (0, [2, 12, 12, 12, 1], ["relu", "identity", "relu"]),
     (1, [3, 16, 16, 16, 1], ["relu", "relu", "relu"]),

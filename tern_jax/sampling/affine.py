@@ -276,13 +276,13 @@ def _walk_maps(layers, activations, coords, spec: KeySpec, base: int | None, wor
     return tuple(np.concatenate(parts)[:n] for parts in zip(*out))
 
 
-def _face_normals(pieces, point: np.ndarray) -> np.ndarray:
+def _face_normals(pieces, row: int, point: np.ndarray) -> np.ndarray:
     """(f, k) pieces' gradients of the face units at ``point``: pre-activation exactly 0 on
-    a piece that is not constant (one row of :func:`_walk`'s pieces)."""
+    a piece that is not constant (row ``row`` of :func:`_walk`'s pieces)."""
     normals = []
     for g, c, _ in pieces:
-        g0 = g[0]  # (k, n)
-        face = (point @ g0 + c[0] == 0) & np.any(g0 != 0, axis=0)
+        g0 = g[row]  # (k, n)
+        face = (point @ g0 + c[row] == 0) & np.any(g0 != 0, axis=0)
         normals.append(g0[:, face].T)
     return np.concatenate(normals)
 
@@ -367,14 +367,16 @@ def check_patterns(net: ReLUNet, sampling: Sampling, arith: Arithmetic, spec: Ke
     box = (0.0, 2.0 ** (arith.lattice_bits + 1)) if sampling.law == LATTICE else (None, None)
     valid = np.ones(verified.size, bool)
     lps, faces = 0, np.flatnonzero(face & verified) if sampling.law != POINTS else []
-    for j in faces:
-        bits = unpack_bits(words[j : j + 1], spec.num_bits)
-        _, _, pieces = _walk(layers, acts, coords[j : j + 1], bits)
-        decided = _exact_interior(_face_normals(pieces, coords[j])) if exact else None
-        if decided is None:
-            lps += 1
-            decided = _has_interior(pieces, 0, box)
-        valid[j] = decided
+    for s in range(0, len(faces), MAP_BATCH):  # the pieces of a batch of rows at once
+        rows = faces[s : s + MAP_BATCH]
+        bits = unpack_bits(words[rows], spec.num_bits)
+        _, _, pieces = _walk(layers, acts, coords[rows], bits)
+        for i, j in enumerate(rows):
+            decided = _exact_interior(_face_normals(pieces, i, coords[j])) if exact else None
+            if decided is None:
+                lps += 1
+                decided = _has_interior(pieces, i, box)
+            valid[j] = decided
     distinct = _maps_distinct(maps[valid & verified], exact)
     unverified = int(np.count_nonzero(~verified))
     return PatternCheck(valid, distinct, exact, unverified, len(faces), lps, tiles)
