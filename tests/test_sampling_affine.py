@@ -223,19 +223,23 @@ def test_exact_face_decisions_equal_the_linear_programs(monkeypatch):
     (1, [3, 16, 16, 16, 1], ["relu", "relu", "relu"]),
 ])  # fmt: skip
 def test_encoded_walk_equals_the_pieces_walk(seed, dims, acts, monkeypatch):
-    # The exact path walks with one encoded gradient column; forcing the general walk
-    # (k gradient columns under the recomputed patterns' masks) must give the same record.
+    # The exact path walks with one encoded gradient column; forcing the general walk, in
+    # reverse mode and in forward mode (k gradient columns under the recomputed patterns'
+    # masks), must give the same record.
     from tern_jax.sampling import affine
 
     net = _net(seed, dims, acts)
     dom = tj.Box(-2.0, 2.0)
     enc = tj.count_regions(net, dom, 1 << 17, seed=seed)
     monkeypatch.setattr(affine, "encoding_base", lambda *a: None)
-    gen = tj.count_regions(net, dom, 1 << 17, seed=seed)
-    assert enc.affine["exact"] and gen.affine["exact"]
-    assert enc.affine_distinct == gen.affine_distinct > 10
-    assert (enc.distinct, enc.on_breakpoints) == (gen.distinct, gen.on_breakpoints)
-    assert enc.affine["face_patterns"] == gen.affine["face_patterns"]
+    rev = tj.count_regions(net, dom, 1 << 17, seed=seed)  # general walk, reverse mode
+    monkeypatch.setattr(affine, "_walk_mode", lambda *a: "forward")
+    fwd = tj.count_regions(net, dom, 1 << 17, seed=seed)
+    for gen in (rev, fwd):
+        assert enc.affine["exact"] and gen.affine["exact"]
+        assert enc.affine_distinct == gen.affine_distinct > 10
+        assert (enc.distinct, enc.on_breakpoints) == (gen.distinct, gen.on_breakpoints)
+        assert enc.affine["face_patterns"] == gen.affine["face_patterns"]
 
 
 def test_encoding_base_refuses_what_float64_cannot_hold():
@@ -250,3 +254,50 @@ def test_encoding_base_refuses_what_float64_cannot_hold():
     assert encoding_base(net(np.ones((2, 4), np.int64)), acts, 2) == 16  # |G| <= 4: M > 8
     # 2 * 2^22 * (2^23)^5 > 2^53: six coordinates of large gradients do not fit.
     assert encoding_base(net(np.full((6, 4), 2**20, np.int64)), acts, 6) is None
+
+
+@pytest.mark.parametrize(("k", "widths", "acts", "outputs"), [
+    (3, [16, 16], ["relu", "relu"], 1),
+    (6, [12, 12, 12], ["relu", "identity", "relu"], 2),
+    (64, [16, 16], ["relu", "relu"], 1),
+])  # fmt: skip
+def test_reverse_walk_equals_the_forward_walk(k, widths, acts, outputs, monkeypatch):
+    # Real weights take the general walk: by default in reverse mode (one column per output
+    # instead of k + 1); forcing forward mode must give the same maps, faces and record.
+    from tern_jax.sampling import affine
+
+    rng = np.random.default_rng(k)
+    dims = [k, *widths, outputs]
+    ws = [rng.normal(size=(a, b)) / np.sqrt(a) for a, b in itertools.pairwise(dims)]
+    bs = [0.3 * rng.normal(size=b) for b in dims[1:]]
+    net = tj.ReLUNet.from_arrays(ws, bs, [*acts, "identity"])
+    dom = tj.Box(-1.0, 1.0)
+    assert affine._walk_mode([(w, b) for w, b in zip(ws, bs)], k, False) == "reverse"
+    rev = tj.count_regions(net, dom, 1 << 15, seed=1)
+    monkeypatch.setattr(affine, "_walk_mode", lambda *a: "forward")
+    fwd = tj.count_regions(net, dom, 1 << 15, seed=1)
+    assert not rev.affine["exact"] and rev.affine["unverified"] == 0
+    assert rev.affine_distinct == fwd.affine_distinct == rev.distinct > 20
+    assert rev.figures() == fwd.figures()
+
+
+def test_maps_distinct_counts_equal_rows_once_whatever_the_fingerprint(monkeypatch):
+    from tern_jax.sampling import affine
+
+    rng = np.random.default_rng(0)
+    rows = rng.integers(-3, 4, size=(500, 7)).astype(float)
+    maps = np.vstack([rows, rows[:100], -0.0 * rows[:5]])  # repeats; -0.0 equals 0.0
+    truth = len({tuple(r + 0.0) for r in maps})
+    keep = np.ones(len(maps), bool)
+    assert affine._maps_distinct(maps, keep, exact=True) == truth
+    assert affine._maps_distinct(maps, keep, exact=False) == truth  # snapped, same here
+    keep[:250] = False
+    later = len({tuple(r + 0.0) for r in maps[250:]})
+    assert affine._maps_distinct(maps, keep, exact=True) == later
+    # Every fingerprint equal: the full comparison takes over and still counts right.
+    monkeypatch.setattr(affine, "_row_multipliers", lambda cols: np.zeros(cols, np.uint64))
+    assert affine._maps_distinct(maps, np.ones(len(maps), bool), exact=True) == truth
+    # Maps closer than the tolerance merge off the exact path.
+    near = np.vstack([rows[:1], rows[:1] * (1 + 1e-13)])
+    assert affine._maps_distinct(near, np.ones(2, bool), exact=False) == 1
+    assert affine._maps_distinct(near, np.ones(2, bool), exact=True) == 2

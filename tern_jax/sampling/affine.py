@@ -11,10 +11,17 @@ pattern's region, in the sampled coordinates ``c``. Two walks, on device in batc
 - **exact path** (integer form, :func:`encoding_base` exists): the walk recomputes the
   pattern itself from its exact integer values (which are the run's, whatever its float
   type) and carries each piece's gradient as one encoded number instead of k; the output's
-  gradients are decoded exactly. About 2.5x fewer products than the general walk with three
-  coordinates.
+  gradients are decoded exactly. About 2.5x fewer products than the forward walk below with
+  three coordinates.
 - **general walk**: the pattern recomputed by the run's forward pass in its float type, then
-  the pieces carried in full (k gradient columns and the offset) under its masks.
+  walked under its masks, in *reverse mode* when the network has fewer outputs than inputs
+  + 1 (values forward, ``df/dz`` back: ``out`` columns per layer; a 784-input network's
+  check went from 60 s to ~2 s at 10^5 patterns) or in *forward mode* (the pieces in full,
+  k gradient columns and the offset). Reverse mode flags every row with a pre-activation
+  exactly 0; the forward pieces of those rows alone settle which are faces.
+
+The distinct maps are counted by fingerprints of their rows, each tie compared in full
+(:func:`_maps_distinct`), in chunks: no copy of the rows x columns maps.
 
 **Regions.** Samples sit on a finite grid (:mod:`.samplers`), and a hyperplane with a rational
 normal crosses such a grid, so in two or more dimensions a sample can lie exactly on a
@@ -51,7 +58,7 @@ from scipy.optimize import linprog
 
 from ..network import ReLUNet
 from . import device as dev
-from .keys import KeySpec, forward_words, pack_bits, words_to_keys
+from .keys import KeySpec, forward_words, pack_bits, splitmix64, words_to_keys
 from .lattice import Arithmetic, IntegerNet, as_float, magnitude_bound
 from .samplers import LATTICE, POINTS, Sampling
 from .table import TableState, columns_to_words
@@ -171,17 +178,31 @@ def _representatives(net, sampling, arith, state, seed) -> tuple[np.ndarray, int
     if reps.size == 0:
         return np.zeros((0, sampling.coords)), 0
     tiles, inverse = np.unique(reps // dev.TILE, return_inverse=True)
+    by_tile = np.argsort(inverse, kind="stable")
+    edges = np.searchsorted(inverse[by_tile], np.arange(0, tiles.size + dev.TILES_BATCH,
+                                                        dev.TILES_BATCH))  # fmt: skip
     fn = dev.build_tiles(net, sampling, arith, False)
-    coords = []
+    coords = np.zeros((reps.size, sampling.coords))
     with dev.x64_scope(arith.precision):
         params, key = dev.device_params(arith), dev.seed_key(seed)
-        for s in range(0, tiles.size, dev.TILES_BATCH):
+        for i, s in enumerate(range(0, tiles.size, dev.TILES_BATCH)):
             part = tiles[s : s + dev.TILES_BATCH]
             firsts = np.zeros(dev.TILES_BATCH, np.int32)  # fixed batch: one compilation
             firsts[: part.size] = part * dev.TILE_BLOCKS
-            coords.append(np.asarray(fn(params, key, jnp.asarray(firsts))[0])[: part.size])
-    coords = np.concatenate(coords)[inverse, reps % dev.TILE].astype(np.float64)
+            drawn = fn(params, key, jnp.asarray(firsts))[0]
+            sel = by_tile[edges[i] : edges[i + 1]]  # the reps in these tiles, gathered now
+            size = 1 << max(6, (sel.size - 1).bit_length())  # padded: few compilations
+            t, r = np.zeros((2, size), np.int32)
+            t[: sel.size], r[: sel.size] = inverse[sel] - s, reps[sel] % dev.TILE
+            coords[sel] = np.asarray(_gather_rows(drawn, t, r))[: sel.size]
     return coords, int(tiles.size)
+
+
+@jax.jit
+def _gather_rows(drawn, tile, row):
+    """Rows of drawn tiles, on device (a batch of tiles of many coordinates is hundreds of
+    MB; only the representatives' rows come back to the host)."""
+    return drawn[tile, row]
 
 
 def _walk(layers, activations, coords, bits, xp=np):
@@ -246,34 +267,102 @@ def _walk_encoded(layers, activations, coords, base: int, xp=jnp):
     return xp.concatenate([g.reshape(r, -1), c], axis=1), face, bits
 
 
+def _walk_reverse(layers, activations, coords, bits, xp=jnp):
+    """:func:`_walk`'s maps by reverse mode, and a *superset* of its face flags (rows with a
+    ReLU pre-activation exactly 0, face or constant: the caller settles them with
+    :func:`_walk`). The values go forward under the masks, then ``v_l = df/dz_l`` (r, n_l,
+    out) goes back: ``G = W_1 v_1`` and ``c = b_out + sum_l b_l . v_l``. It carries ``out``
+    columns per layer where the forward walk carries k + 1, so with k inputs and one output
+    it does ~(k + 2) / 2 times fewer products, and its memory does not grow with k per
+    unit."""
+    r = coords.shape[0]
+    h, zero, masks, off = coords, xp.zeros(r, bool), [], 0
+    for (w, b), act in zip(layers, activations):
+        z = h @ w + b
+        if act == "relu":
+            on = bits[:, off : off + b.shape[0]]
+            off += b.shape[0]
+            zero = zero | xp.any(z == 0, axis=1)
+            masks.append(on)
+            h = z * on
+        else:
+            masks.append(None)
+            h = z
+    out = layers[-1][0].shape[1]
+    v = xp.broadcast_to(xp.eye(out, dtype=h.dtype), (r, out, out))
+    c = xp.broadcast_to(layers[-1][1], (r, out))
+    for i in range(len(layers) - 1, 0, -1):
+        v = xp.einsum("ij,rjo->rio", layers[i][0], v)
+        if masks[i - 1] is not None:
+            v = v * masks[i - 1][:, :, None]
+        c = c + xp.einsum("i,rio->ro", layers[i - 1][1], v)
+    g = xp.einsum("ki,rio->rko", layers[0][0], v)  # (r, k, out)
+    return xp.concatenate([g.reshape(r, -1), c], axis=1), zero
+
+
 @functools.partial(jax.jit, static_argnums=(1, 3, 4))
-def _walk_jit(layers, activations, coords, spec, base, words):
-    """One batch: (maps, face flags, pattern words, keys). With ``base`` the exact encoded
-    walk, whose recomputed pattern's keys the caller checks; else the pieces walk under the
-    masks of ``words`` (checked before)."""
-    if base is not None:
-        maps, face, bits = _walk_encoded(layers, activations, coords, base)
+def _walk_jit(layers, activations, coords, spec, mode, words):
+    """One batch: (maps, face flags, pattern words, keys). ``mode``: ``("encoded", base)``,
+    the exact encoded walk, whose recomputed pattern's keys the caller checks; else
+    ``"forward"`` (:func:`_walk`) or ``"reverse"`` (:func:`_walk_reverse`, face flags a
+    superset) under the masks of ``words`` (checked before)."""
+    if isinstance(mode, tuple):
+        maps, face, bits = _walk_encoded(layers, activations, coords, mode[1])
         words = pack_bits(bits)
         return maps, face, words, words_to_keys(spec, words)
     bits = unpack_bits(words, spec.num_bits, xp=jnp)
-    maps, face, _ = _walk(layers, activations, coords, bits, xp=jnp)
+    if mode == "reverse":
+        maps, face = _walk_reverse(layers, activations, coords, bits)
+    else:
+        maps, face, _ = _walk(layers, activations, coords, bits, xp=jnp)
     return maps, face, words, words
 
 
-def _walk_maps(layers, activations, coords, spec: KeySpec, base: int | None, words=None):
+def _walk_maps(layers, activations, coords, spec: KeySpec, mode, words=None):
     """Maps, face flags, pattern words and keys of all rows, batch by batch in float64 on
     device (XLA's dots share JAX's thread pool; numpy's multithreaded BLAS measured 10-30x
-    slower beside a busy JAX). ``words`` (the patterns' masks) only without ``base``."""
+    slower beside a busy JAX); ``mode`` as in :func:`_walk_jit`. ``words`` (the patterns'
+    masks) except in the encoded mode."""
     out = []
     if words is None:
-        words = np.zeros((coords.shape[0], spec.words if base is None else 1), np.uint32)
+        words = np.zeros((coords.shape[0], 1), np.uint32)
     with dev.x64_scope("float64"), jax.default_matmul_precision("highest"):
         lay = [(jnp.asarray(w, jnp.float64), jnp.asarray(b, jnp.float64)) for w, b in layers]
         for cp, wp in zip(_batches(coords), _batches(words)):
-            res = _walk_jit(lay, tuple(activations), jnp.asarray(cp), spec, base, jnp.asarray(wp))
+            res = _walk_jit(lay, tuple(activations), jnp.asarray(cp), spec, mode, jnp.asarray(wp))
             out.append([np.asarray(a) for a in res])
     n = coords.shape[0]
     return tuple(np.concatenate(parts)[:n] for parts in zip(*out))
+
+
+def _walk_mode(layers, coords: int, exact: bool) -> str:
+    """The general walk's mode: reverse when it carries fewer columns (``out`` against
+    ``k + 1``) and, on the exact path, keeps every partial sum of its products below 2^53
+    (:func:`_reverse_bound`); else forward."""
+    out = layers[-1][0].shape[1]
+    if out >= coords + 1 or (exact and not _reverse_bound(layers) < 2.0**53):
+        return "forward"
+    return "reverse"
+
+
+def _reverse_bound(layers) -> float:
+    """Bound on every partial sum of :func:`_walk_reverse`'s backward products and offsets
+    (absolute values throughout, from the output back; outputs summed)."""
+    v = np.ones(layers[-1][0].shape[1])
+    offset = float(np.sum(np.abs(layers[-1][1])))
+    worst = offset
+    for i in range(len(layers) - 1, -1, -1):
+        v = np.abs(layers[i][0]) @ v  # bounds df/dh of layer i's input
+        worst = max(worst, float(np.max(v, initial=0)))
+        if i:
+            offset += float(np.abs(layers[i - 1][1]) @ v)
+    return max(worst, offset)
+
+
+def _piece_rows(layers, coords: int) -> int:
+    """Rows per batch of the host's full pieces (rows x coords x width floats: ~32 MB)."""
+    width = max(int(w.shape[1]) for w, _ in layers)
+    return max(1, min(MAP_BATCH, (1 << 22) // max(1, coords * width)))
 
 
 def _face_normals(pieces, row: int, point: np.ndarray) -> np.ndarray:
@@ -334,15 +423,58 @@ def _has_interior(pieces, row: int, box) -> bool:
     return bool(res.status == 0 and -res.fun > LP_MARGIN)
 
 
-def _maps_distinct(maps: np.ndarray, exact: bool) -> int:
-    if maps.shape[0] == 0:
+ROW_CHUNK = 1 << 22  # map entries per chunk of the distinct count (memory ~32 MB)
+
+
+@functools.cache
+def _row_multipliers(cols: int) -> np.ndarray:
+    """Fixed odd uint64 multipliers (splitmix64 stream) of :func:`_maps_distinct`'s fingerprint."""
+    out, state = np.zeros(cols, np.uint64), 0x5EED
+    for j in range(cols):
+        state, out[j] = splitmix64(state)
+    out |= np.uint64(1)
+    out.setflags(write=False)
+    return out
+
+
+def _maps_distinct(maps: np.ndarray, keep: np.ndarray, exact: bool) -> int:
+    """Distinct rows among ``maps[keep]``: exact integers on the exact path, else snapped to
+    a grid of ``TOLERANCE`` times each column's largest magnitude.
+
+    Each (snapped) row gets a 64-bit fingerprint, a sum of its words times fixed odd
+    multipliers mod 2^64 (a function of the row alone, whatever the order); rows are sorted
+    by it, and rows sharing one are compared in full, so the count is exact whatever the
+    fingerprint's collisions. Processed by chunks of rows: memory stays ~linear in the
+    rows, not in rows x columns copies (maps of 784-input networks are 785 columns wide).
+    """
+    rows = np.flatnonzero(keep)
+    if rows.size == 0:
         return 0
+    step = max(1, ROW_CHUNK // maps.shape[1])
+    denom = None
     if not exact:
-        scale = np.max(np.abs(maps), axis=0)
-        maps = np.round(maps / np.where(scale > 0, scale * TOLERANCE, 1.0))
-    # Sorted rows, then changes between neighbours: ~2x faster than np.unique(axis=0).
-    rows = maps[np.lexsort(maps.T[::-1])]
-    return 1 + int(np.count_nonzero(np.any(rows[1:] != rows[:-1], axis=1)))
+        scale = np.zeros(maps.shape[1])
+        for s in range(0, rows.size, step):
+            scale = np.maximum(scale, np.max(np.abs(maps[rows[s : s + step]]), axis=0))
+        denom = np.where(scale > 0, scale * TOLERANCE, 1.0)
+
+    def snapped(idx: np.ndarray) -> np.ndarray:
+        part = maps[idx] if denom is None else np.round(maps[idx] / denom)
+        return np.ascontiguousarray(part + 0.0)  # -0.0 -> 0.0: equal values, equal words
+
+    mult = _row_multipliers(maps.shape[1])
+    fp = np.concatenate([np.sum(snapped(rows[s : s + step]).view(np.uint64) * mult, axis=1,
+                                dtype=np.uint64) for s in range(0, rows.size, step)])  # fmt: skip
+    order = np.argsort(fp, kind="stable")
+    sfp = fp[order]
+    tied = np.flatnonzero(sfp[1:] == sfp[:-1])  # neighbours sharing a fingerprint
+    distinct = rows.size - tied.size
+    for s in range(0, tied.size, step):
+        t = tied[s : s + step]
+        differ = np.any(snapped(rows[order[t]]) != snapped(rows[order[t + 1]]), axis=1)
+        if np.any(differ):  # a fingerprint collision: count its groups in full
+            return int(np.unique(snapped(rows), axis=0).shape[0])
+    return distinct
 
 
 def check_patterns(net: ReLUNet, sampling: Sampling, arith: Arithmetic, spec: KeySpec,
@@ -359,24 +491,30 @@ def check_patterns(net: ReLUNet, sampling: Sampling, arith: Arithmetic, spec: Ke
     base = encoding_base(arith.integer, tuple(acts), coords.shape[1]) if exact else None
     if base is None:  # patterns recomputed by the run's forward pass, then walked
         words = _device_words(arith, coords)
-        maps, face, _, _ = _walk_maps(layers, acts, coords, spec, None, words)
+        mode = _walk_mode(layers, coords.shape[1], exact)
+        maps, face, _, _ = _walk_maps(layers, acts, coords, spec, mode, words)
         again = words_to_keys(spec, words, xp=np)
     else:
-        maps, face, words, again = _walk_maps(layers, acts, coords, spec, base)
+        maps, face, words, again = _walk_maps(layers, acts, coords, spec, ("encoded", base))
     verified = np.all(again == keys, axis=1)
     box = (0.0, 2.0 ** (arith.lattice_bits + 1)) if sampling.law == LATTICE else (None, None)
     valid = np.ones(verified.size, bool)
-    lps, faces = 0, np.flatnonzero(face & verified) if sampling.law != POINTS else []
-    for s in range(0, len(faces), MAP_BATCH):  # the pieces of a batch of rows at once
-        rows = faces[s : s + MAP_BATCH]
+    lps = faces = 0
+    todo = np.flatnonzero(face & verified) if sampling.law != POINTS else np.zeros(0, int)
+    step = _piece_rows(layers, coords.shape[1])
+    for s in range(0, todo.size, step):  # the pieces of a batch of rows at once
+        rows = todo[s : s + step]
         bits = unpack_bits(words[rows], spec.num_bits)
-        _, _, pieces = _walk(layers, acts, coords[rows], bits)
+        _, is_face, pieces = _walk(layers, acts, coords[rows], bits)
         for i, j in enumerate(rows):
+            if not is_face[i]:  # a unit at 0 whose piece is constant: no face
+                continue
+            faces += 1
             decided = _exact_interior(_face_normals(pieces, i, coords[j])) if exact else None
             if decided is None:
                 lps += 1
                 decided = _has_interior(pieces, i, box)
             valid[j] = decided
-    distinct = _maps_distinct(maps[valid & verified], exact)
+    distinct = _maps_distinct(maps, valid & verified, exact)
     unverified = int(np.count_nonzero(~verified))
-    return PatternCheck(valid, distinct, exact, unverified, len(faces), lps, tiles)
+    return PatternCheck(valid, distinct, exact, unverified, faces, lps, tiles)
