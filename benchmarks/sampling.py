@@ -19,7 +19,9 @@ run it prints, per network:
   work), and its ratio to plain: what producing the patterns alone costs.
 
 Then the exact lattice path on integer networks: ``precision="auto"`` (float32, proven exact)
-against forced float64 on the same grid, with identical records (asserted).
+against forced float64 on the same grid, with identical records (asserted); and networks
+with many inputs, where nearly every sample has its own pattern and the once-per-pattern
+check weighs as much as the sampling (``check s``: its seconds in the best run).
 
 Every rate is the best of ``--repeat`` runs, compile excluded. State the machine's load
 (``uptime``) with the numbers; on a shared machine compare rows of one run only.
@@ -197,21 +199,38 @@ def integer_table(args) -> None:
         assert same, "the exact float32 path must give the float64 record"
 
 
+def wide_table(args) -> None:
+    """Networks where nearly every sample has its own pattern, so the once-per-pattern check
+    (representatives, walk, distinct maps) weighs as much as the sampling: Gaussian weights
+    (N(0, 1/fan_in), biases N(0, 0.09)), float64, box [-1, 1]^n0."""
+    print(f"\n{'many patterns':<24}{'N':>9}{'plain /s':>12}{'pipeline /s':>13}{'ratio':>7}"
+          f"{'check s':>9}{'distinct':>10}{'affine':>9}")  # fmt: skip
+    for n0, n in ((784, 1 << 17), (32, 1 << 18)):
+        net = tj.random_network(n0, [64, 64], weights="gaussian", seed=0, bias_std=0.3)
+        plain = best_rate(plain_forward(net, n), n, args.repeat)
+        pipe, _, rec = pipeline(net, tj.Box(-1.0, 1.0), n, args.chunk, args.repeat)
+        print(f"{f'gaussian {n0}-64-64-1':<24}{n:>9,}{plain:>12,.0f}{pipe:>13,.0f}"
+              f"{pipe / plain:>7.2f}{rec.execution['pattern_seconds']:>9.2f}{rec.distinct:>10,}"
+              f"{rec.affine_distinct:>9,}")  # fmt: skip
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--samples", type=int, default=2 * 2**20)
     ap.add_argument("--chunk", type=int, default=16 * 4096, help="rows per device per step")
     ap.add_argument("--repeat", type=int, default=5)
-    ap.add_argument("--only", choices=("reference", "integer"), help="one table only")
+    ap.add_argument("--only", choices=("reference", "integer", "wide"), help="one table only")
     args = ap.parse_args()
     devs = jax.devices()
     print(f"device: {devs[0].device_kind} ({devs[0].platform}), {len(devs)} device(s), "
           f"{os.cpu_count()} CPU cores; N={args.samples:,}, chunk={args.chunk:,}, "
           f"best of {args.repeat}; load {os.getloadavg()[0]:.2f}")  # fmt: skip
-    if args.only != "integer":
+    if args.only in (None, "reference"):
         reference_table(args)
-    if args.only != "reference":
+    if args.only in (None, "integer"):
         integer_table(args)
+    if args.only in (None, "wide"):
+        wide_table(args)
     print(f"load at the end {os.getloadavg()[0]:.2f}")
 
 
