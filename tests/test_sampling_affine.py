@@ -173,7 +173,7 @@ def _lp_interior(normals: np.ndarray) -> bool:
 
 
 def test_exact_interior_small_cases():
-    from tern_jax.sampling.affine import _exact_interior
+    from tern_jax.sampling.faces import exact_interior as _exact_interior
 
     assert _exact_interior(np.zeros((0, 2))) is True
     assert _exact_interior(np.array([[1.0, -2.0]])) is True
@@ -187,7 +187,7 @@ def test_exact_interior_small_cases():
 def test_exact_interior_agrees_with_a_linear_program(k):
     rng = np.random.default_rng(k)
     answered = {True: 0, False: 0}
-    from tern_jax.sampling.affine import _exact_interior
+    from tern_jax.sampling.faces import exact_interior as _exact_interior
 
     for _ in range(400):
         n = rng.integers(-2, 3, size=(int(rng.integers(1, 5)), k)).astype(float)
@@ -204,11 +204,11 @@ def test_exact_interior_agrees_with_a_linear_program(k):
 def test_exact_face_decisions_equal_the_linear_programs(monkeypatch):
     # The same run with every face pattern left to the linear program: the same patterns
     # are dropped, now by linear programs (one per face pattern).
-    from tern_jax.sampling import affine
+    from tern_jax.sampling import faces
 
     net = _net(0, [2, 12, 12, 12, 1], ["relu", "identity", "relu"])
     exact = tj.count_regions(net, tj.Box(-2.0, 2.0), 1 << 20, seed=0)
-    monkeypatch.setattr(affine, "_exact_interior", lambda normals: None)
+    monkeypatch.setattr(faces, "exact_interior", lambda normals: None)
     lp = tj.count_regions(net, tj.Box(-2.0, 2.0), 1 << 20, seed=0)
     assert exact.affine["linear_programs"] == 0
     assert lp.affine["linear_programs"] == lp.affine["face_patterns"] > 0
@@ -226,14 +226,14 @@ def test_encoded_walk_equals_the_pieces_walk(seed, dims, acts, monkeypatch):
     # The exact path walks with one encoded gradient column; forcing the general walk, in
     # reverse mode and in forward mode (k gradient columns under the recomputed patterns'
     # masks), must give the same record.
-    from tern_jax.sampling import affine
+    from tern_jax.sampling import walks
 
     net = _net(seed, dims, acts)
     dom = tj.Box(-2.0, 2.0)
     enc = tj.count_regions(net, dom, 1 << 17, seed=seed)
-    monkeypatch.setattr(affine, "encoding_base", lambda *a: None)
+    monkeypatch.setattr(walks, "encoding_base", lambda *a: None)
     rev = tj.count_regions(net, dom, 1 << 17, seed=seed)  # general walk, reverse mode
-    monkeypatch.setattr(affine, "_walk_mode", lambda *a: "forward")
+    monkeypatch.setattr(walks, "walk_mode", lambda *a: "forward")
     fwd = tj.count_regions(net, dom, 1 << 17, seed=seed)
     for gen in (rev, fwd):
         assert enc.affine["exact"] and gen.affine["exact"]
@@ -243,8 +243,8 @@ def test_encoded_walk_equals_the_pieces_walk(seed, dims, acts, monkeypatch):
 
 
 def test_encoding_base_refuses_what_float64_cannot_hold():
-    from tern_jax.sampling.affine import encoding_base
     from tern_jax.sampling.lattice import IntegerNet
+    from tern_jax.sampling.walks import encoding_base
 
     def net(first):
         out = (np.ones((4, 1), np.int64), np.zeros(1, np.int64))
@@ -264,7 +264,7 @@ def test_encoding_base_refuses_what_float64_cannot_hold():
 def test_reverse_walk_equals_the_forward_walk(k, widths, acts, outputs, monkeypatch):
     # Real weights take the general walk: by default in reverse mode (one column per output
     # instead of k + 1); forcing forward mode must give the same maps, faces and record.
-    from tern_jax.sampling import affine
+    from tern_jax.sampling import walks
 
     rng = np.random.default_rng(k)
     dims = [k, *widths, outputs]
@@ -272,9 +272,9 @@ def test_reverse_walk_equals_the_forward_walk(k, widths, acts, outputs, monkeypa
     bs = [0.3 * rng.normal(size=b) for b in dims[1:]]
     net = tj.ReLUNet.from_arrays(ws, bs, [*acts, "identity"])
     dom = tj.Box(-1.0, 1.0)
-    assert affine._walk_mode([(w, b) for w, b in zip(ws, bs)], k, False) == "reverse"
+    assert walks.walk_mode([(w, b) for w, b in zip(ws, bs)], k, False) == "reverse"
     rev = tj.count_regions(net, dom, 1 << 15, seed=1)
-    monkeypatch.setattr(affine, "_walk_mode", lambda *a: "forward")
+    monkeypatch.setattr(walks, "walk_mode", lambda *a: "forward")
     fwd = tj.count_regions(net, dom, 1 << 15, seed=1)
     assert not rev.affine["exact"] and rev.affine["unverified"] == 0
     assert rev.affine_distinct == fwd.affine_distinct == rev.distinct > 20
