@@ -278,7 +278,10 @@ def test_reverse_walk_equals_the_forward_walk(k, widths, acts, outputs, monkeypa
     fwd = tj.count_regions(net, dom, 1 << 15, seed=1)
     assert not rev.affine["exact"] and rev.affine["unverified"] == 0
     assert rev.affine_distinct == fwd.affine_distinct == rev.distinct > 20
-    assert rev.figures() == fwd.figures()
+    a, b = rev.figures(), fwd.figures()
+    assert a["affine"].pop("maps_compared") == "hash:multiply_shift_4x32"
+    assert b["affine"].pop("maps_compared") == "rows"
+    assert a == b
 
 
 def test_maps_distinct_counts_equal_rows_once_whatever_the_fingerprint(monkeypatch):
@@ -301,3 +304,18 @@ def test_maps_distinct_counts_equal_rows_once_whatever_the_fingerprint(monkeypat
     near = np.vstack([rows[:1], rows[:1] * (1 + 1e-13)])
     assert affine._maps_distinct(near, np.ones(2, bool), exact=False) == 1
     assert affine._maps_distinct(near, np.ones(2, bool), exact=True) == 2
+
+
+def test_reverse_keys_merge_equal_maps_off_the_exact_path(monkeypatch):
+    # Ternary weights times 0.1 (not dyadic: float64, snapped maps): patterns sharing a map
+    # must merge under the reverse walk's keys exactly as under the forward walk's rows.
+    from tern_jax.sampling import walks
+
+    base = _net(0, [2, 12, 12, 12, 1], ["relu", "identity", "relu"])
+    net = tj.ReLUNet.from_arrays([0.1 * w for w in base.weights],
+                                 [0.1 * b for b in base.biases], base.activations)  # fmt: skip
+    rev = tj.count_regions(net, tj.Box(-0.2, 0.2), 1 << 18, seed=0)
+    monkeypatch.setattr(walks, "walk_mode", lambda *a: "forward")
+    fwd = tj.count_regions(net, tj.Box(-0.2, 0.2), 1 << 18, seed=0)
+    assert not rev.affine["exact"] and rev.affine["maps_compared"].startswith("hash:")
+    assert rev.affine_distinct == fwd.affine_distinct < rev.distinct

@@ -20,8 +20,12 @@ pattern's region, in the sampled coordinates ``c``. Two walks, on device in batc
   k gradient columns and the offset). Reverse mode flags every row with a pre-activation
   exactly 0; the forward pieces of those rows alone settle which are faces.
 
-The distinct maps are counted by fingerprints of their rows, each tie compared in full
-(:func:`_maps_distinct`), in chunks: no copy of the rows x columns maps.
+The check runs chunk by chunk of representatives (their coordinates are never all in
+memory). In reverse mode each kept map becomes a 128-bit multiply-shift key of its snapped
+row (:func:`.walks.reverse_maps`: two different maps share one with probability 2^-128;
+``maps_compared`` in the record says so), so memory stays linear in the patterns whatever
+the maps' width; otherwise the maps are kept and counted by fingerprints of their rows,
+each tie compared in full (:func:`_maps_distinct`).
 
 **Regions.** Samples sit on a finite grid (:mod:`.samplers`), and a hyperplane with a rational
 normal crosses such a grid, so in two or more dimensions a sample can lie exactly on a
@@ -57,7 +61,7 @@ import numpy as np
 from ..network import ReLUNet
 from . import device as dev
 from . import faces, walks
-from .keys import KeySpec, forward_words, splitmix64, words_to_keys
+from .keys import HASH_NAME, KeySpec, forward_words, splitmix64, words_to_keys
 from .lattice import Arithmetic, as_float
 from .samplers import LATTICE, POINTS, Sampling
 from .table import TableState, columns_to_words
@@ -77,6 +81,7 @@ class PatternCheck:
     face_patterns: int
     linear_programs: int
     recomputed_tiles: int
+    maps_compared: str = "rows"
 
     def describe(self) -> dict:
         return {
@@ -86,6 +91,7 @@ class PatternCheck:
             "unverified": self.unverified,
             "face_patterns": self.face_patterns,
             "linear_programs": self.linear_programs,
+            "maps_compared": self.maps_compared,
         }
 
 
@@ -109,18 +115,16 @@ def _device_words(arith: Arithmetic, coords: np.ndarray) -> np.ndarray:
     return np.concatenate(out)[: coords.shape[0]]
 
 
-def _representatives(net, sampling, arith, state, seed) -> tuple[np.ndarray, int]:
-    """(coordinates (R, coords) float64, tiles drawn): the representatives' samples, drawn
-    again on device."""
+def _representatives(net, sampling, arith, state, seed, rows: int):
+    """The representatives' samples, drawn again on device, in chunks of at most ``rows``
+    in tile order: yields (table row indices, coordinates (len, coords) float64). Only the
+    chunk's rows come back to the host (:func:`_gather_rows`)."""
     reps = state.reps
-    if reps.size == 0:
-        return np.zeros((0, sampling.coords)), 0
     tiles, inverse = np.unique(reps // dev.TILE, return_inverse=True)
     by_tile = np.argsort(inverse, kind="stable")
     edges = np.searchsorted(inverse[by_tile], np.arange(0, tiles.size + dev.TILES_BATCH,
                                                         dev.TILES_BATCH))  # fmt: skip
     fn = dev.build_tiles(net, sampling, arith, False)
-    coords = np.zeros((reps.size, sampling.coords))
     with dev.x64_scope(arith.precision):
         params, key = dev.device_params(arith), dev.seed_key(seed)
         for i, s in enumerate(range(0, tiles.size, dev.TILES_BATCH)):
@@ -128,12 +132,14 @@ def _representatives(net, sampling, arith, state, seed) -> tuple[np.ndarray, int
             firsts = np.zeros(dev.TILES_BATCH, np.int32)  # fixed batch: one compilation
             firsts[: part.size] = part * dev.TILE_BLOCKS
             drawn = fn(params, key, jnp.asarray(firsts))[0]
-            sel = by_tile[edges[i] : edges[i + 1]]  # the reps in these tiles, gathered now
-            size = 1 << max(6, (sel.size - 1).bit_length())  # padded: few compilations
-            t, r = np.zeros((2, size), np.int32)
-            t[: sel.size], r[: sel.size] = inverse[sel] - s, reps[sel] % dev.TILE
-            coords[sel] = np.asarray(_gather_rows(drawn, t, r))[: sel.size]
-    return coords, int(tiles.size)
+            in_batch = by_tile[edges[i] : edges[i + 1]]  # the reps in these tiles
+            for c in range(0, in_batch.size, rows):
+                sel = in_batch[c : c + rows]
+                size = 1 << max(6, (sel.size - 1).bit_length())  # padded: few compilations
+                t, r = np.zeros((2, size), np.int32)
+                t[: sel.size], r[: sel.size] = inverse[sel] - s, reps[sel] % dev.TILE
+                got = np.asarray(_gather_rows(drawn, t, r))[: sel.size].astype(np.float64)
+                yield sel, got
 
 
 @jax.jit
@@ -197,45 +203,65 @@ def _maps_distinct(maps: np.ndarray, keep: np.ndarray, exact: bool) -> int:
     return distinct
 
 
+CHUNK_BYTES = 1 << 27  # coordinates (float64) per chunk of representatives: 128 MB
+
+
 def check_patterns(net: ReLUNet, sampling: Sampling, arith: Arithmetic, spec: KeySpec,
                    state: TableState, seed: int) -> PatternCheck:  # fmt: skip
-    """Regions and affine maps of the table's patterns (see module docstring)."""
+    """Regions and affine maps of the table's patterns (see module docstring), chunk by
+    chunk of representatives: memory stays linear in the patterns whatever the number of
+    inputs (the reverse walk keeps only each pattern's words and its map's key)."""
     exact = walks.exact_pieces(arith)
     if exact:  # the integer form layer by layer
         layers = [(as_float(w), as_float(b)) for w, b in arith.integer.layers]
         acts = net.activations
     else:  # the network the device evaluated
         layers, acts = list(arith.layers), arith.activations
-    coords, tiles = _representatives(net, sampling, arith, state, seed)
     keys = columns_to_words(state.hi, state.lo, spec.words)
-    base = walks.encoding_base(arith.integer, tuple(acts), coords.shape[1]) if exact else None
-    if base is None:  # patterns recomputed by the run's forward pass, then walked
-        words = _device_words(arith, coords)
-        mode = walks.walk_mode(layers, coords.shape[1], exact)
-        maps, face, _, _ = walks.walk_maps(layers, acts, coords, spec, mode, words)
-        again = words_to_keys(spec, words, xp=np)
-    else:
-        maps, face, words, again = walks.walk_maps(layers, acts, coords, spec, ("encoded", base))
-    verified = np.all(again == keys, axis=1)
+    k, n = sampling.coords, keys.shape[0]
+    base = walks.encoding_base(arith.integer, tuple(acts), k) if exact else None
+    mode = ("encoded", base) if base is not None else walks.walk_mode(layers, k, exact)
+    maps = np.zeros((n, 0 if mode == "reverse" else (k + 1) * layers[-1][0].shape[1]))
+    words = np.zeros((n, max(1, -(-spec.num_bits // 32))), np.uint32)
+    face, verified = np.zeros(n, bool), np.zeros(n, bool)
     box = (0.0, 2.0 ** (arith.lattice_bits + 1)) if sampling.law == LATTICE else (None, None)
-    valid = np.ones(verified.size, bool)
+    valid = np.ones(n, bool)
     lps = n_faces = 0
-    todo = np.flatnonzero(face & verified) if sampling.law != POINTS else np.zeros(0, int)
-    step = walks.piece_rows(layers, coords.shape[1])
-    for s in range(0, todo.size, step):  # the pieces of a batch of rows at once
-        rows = todo[s : s + step]
-        bits = walks.unpack_bits(words[rows], spec.num_bits)
-        _, is_face, pieces = walks.walk(layers, acts, coords[rows], bits)
-        for i, j in enumerate(rows):
-            if not is_face[i]:  # a unit at 0 whose piece is constant: no face
-                continue
-            n_faces += 1
-            normals = faces.face_normals(pieces, i, coords[j])
-            decided = faces.exact_interior(normals) if exact else None
-            if decided is None:
-                lps += 1
-                decided = faces.has_interior(pieces, i, box)
-            valid[j] = decided
-    distinct = _maps_distinct(maps, valid & verified, exact)
+    rows = max(walks.MAP_BATCH, CHUNK_BYTES // (8 * k))
+    for idx, coords in _representatives(net, sampling, arith, state, seed, rows) if n else ():
+        if base is None:  # patterns recomputed by the run's forward pass, then walked
+            w = _device_words(arith, coords)
+            m, f, _, _ = walks.walk_maps(layers, acts, coords, spec, mode, w)
+            again = words_to_keys(spec, w, xp=np)
+        else:
+            m, f, w, again = walks.walk_maps(layers, acts, coords, spec, mode)
+        maps[idx], words[idx], face[idx] = m, w, f
+        verified[idx] = np.all(again == keys[idx], axis=1)
+        todo = idx[f & verified[idx]] if sampling.law != POINTS else idx[:0]
+        where = {int(j): i for i, j in enumerate(idx)}
+        step = walks.piece_rows(layers, k)
+        for s in range(0, todo.size, step):  # the pieces of a batch of rows at once
+            part = todo[s : s + step]
+            bits = walks.unpack_bits(words[part], spec.num_bits)
+            pts = coords[[where[int(j)] for j in part]]
+            _, is_face, pieces = walks.walk(layers, acts, pts, bits)
+            for i, j in enumerate(part):
+                if not is_face[i]:  # a unit at 0 whose piece is constant: no face
+                    continue
+                n_faces += 1
+                normals = faces.face_normals(pieces, i, pts[i])
+                decided = faces.exact_interior(normals) if exact else None
+                if decided is None:
+                    lps += 1
+                    decided = faces.has_interior(pieces, i, box)
+                valid[j] = decided
+    kept = valid & verified
+    if mode == "reverse":  # each kept map's 128-bit key, from the words alone
+        distinct = int(np.unique(walks.reverse_maps(layers, acts, words, kept, spec, exact),
+                                 axis=0).shape[0])  # fmt: skip
+    else:
+        distinct = _maps_distinct(maps, kept, exact)
     unverified = int(np.count_nonzero(~verified))
-    return PatternCheck(valid, distinct, exact, unverified, n_faces, lps, tiles)
+    tiles = int(np.unique(state.reps // dev.TILE).size) if n else 0
+    compared = f"hash:{HASH_NAME}" if mode == "reverse" else "rows"
+    return PatternCheck(valid, distinct, exact, unverified, n_faces, lps, tiles, compared)

@@ -217,6 +217,9 @@ def hash_coefficients(words: int, lanes: int = 4) -> np.ndarray:
     return out[:, :lanes]
 
 
+WIDE_WORDS = 64  # beyond this many words a row is hashed by one product and sum per lane
+
+
 def multiply_shift(words, lanes: int = 4, xp=jnp):
     """Vector multiply-shift hash of each row of uint32 words (n, W) -> (n, lanes) uint32.
 
@@ -231,9 +234,12 @@ def multiply_shift(words, lanes: int = 4, xp=jnp):
         x = words.astype(xp.uint64)
         out = []
         for j in range(lanes):
-            acc = xp.full((n,), coef[0, j], xp.uint64)
-            for i in range(w):
-                acc = acc + x[:, i] * coef[i + 1, j]
+            if w > WIDE_WORDS:  # one product and sum per lane, not a traced op per word
+                acc = coef[0, j] + xp.sum(x * coef[1 : w + 1, j], axis=1, dtype=xp.uint64)
+            else:
+                acc = xp.full((n,), coef[0, j], xp.uint64)
+                for i in range(w):
+                    acc = acc + x[:, i] * coef[i + 1, j]
             out.append((acc >> np.uint64(32)).astype(xp.uint32))
         return xp.stack(out, axis=1)
 

@@ -23,7 +23,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import device as dev
-from .keys import KeySpec, pack_bits, words_to_keys
+from .keys import KeySpec, multiply_shift, pack_bits, words_to_keys
 from .lattice import Arithmetic, IntegerNet, as_float, magnitude_bound
 
 MAP_BATCH = 1024  # patterns per batch of the walk (memory: batch x coords x width)
@@ -150,54 +150,95 @@ def walk_encoded(layers, activations, coords, base: int, xp=jnp):
     return xp.concatenate([g.reshape(r, -1), c], axis=1), face, bits
 
 
-def walk_reverse(layers, activations, coords, bits, xp=jnp):
-    """:func:`walk`'s maps by reverse mode, and a *superset* of its face flags (rows with a
-    ReLU pre-activation exactly 0, face or constant: the caller settles them with
-    :func:`walk`). The values go forward under the masks, then ``v_l = df/dz_l`` (r, n_l,
-    out) goes back: ``G = W_1 v_1`` and ``c = b_out + sum_l b_l . v_l``. It carries ``out``
-    columns per layer where the forward walk carries k + 1, so with k inputs and one output
-    it does ~(k + 2) / 2 times fewer products, and its memory does not grow with k per
-    unit."""
-    r = coords.shape[0]
-    h, zero, masks, off = coords, xp.zeros(r, bool), [], 0
+def zero_rows(layers, activations, coords, bits, xp=jnp):
+    """Rows with a ReLU pre-activation exactly 0 under the masks (face or constant: a
+    *superset* of :func:`walk`'s face flags, which the caller settles with :func:`walk`):
+    the values alone, one column per unit."""
+    h, zero, off = coords, xp.zeros(coords.shape[0], bool), 0
     for (w, b), act in zip(layers, activations):
         z = h @ w + b
         if act == "relu":
             on = bits[:, off : off + b.shape[0]]
             off += b.shape[0]
             zero = zero | xp.any(z == 0, axis=1)
-            masks.append(on)
             h = z * on
         else:
-            masks.append(None)
             h = z
+    return zero
+
+
+def walk_reverse(layers, activations, bits, through_first: bool = False, xp=jnp):
+    """:func:`walk`'s maps by reverse mode, from the masks alone (a pattern's map does not
+    depend on where in its region it is evaluated): ``v_l = df/dz_l`` (r, n_l, out) goes
+    back from the output, ``G = W_1 v_1`` and ``c = b_out + sum_l b_l . v_l``. It carries
+    ``out`` columns per layer where the forward walk carries k + 1, so with k inputs and one
+    output it does ~(k + 2) / 2 times fewer products, and needs no coordinates. With
+    ``through_first`` the rows hold ``v_1`` instead of ``G = W_1 v_1``: the same comparison
+    when ``W_1`` (k x n_1) has full column rank (it is then injective), and n_1 / k as wide
+    (:func:`first_layer_injective`)."""
+    r, masks, off = bits.shape[0], [], 0
+    for (_, b), act in zip(layers, activations):
+        if act == "relu":
+            masks.append(bits[:, off : off + b.shape[0]])
+            off += b.shape[0]
+        else:
+            masks.append(None)
     out = layers[-1][0].shape[1]
-    v = xp.broadcast_to(xp.eye(out, dtype=h.dtype), (r, out, out))
+    dt = layers[-1][0].dtype
+    v = xp.broadcast_to(xp.eye(out, dtype=dt), (r, out, out))
     c = xp.broadcast_to(layers[-1][1], (r, out))
     for i in range(len(layers) - 1, 0, -1):
         v = xp.einsum("ij,rjo->rio", layers[i][0], v)
         if masks[i - 1] is not None:
             v = v * masks[i - 1][:, :, None]
         c = c + xp.einsum("i,rio->ro", layers[i - 1][1], v)
+    if through_first:
+        return xp.concatenate([v.reshape(r, -1), c], axis=1)
     g = xp.einsum("ki,rio->rko", layers[0][0], v)  # (r, k, out)
-    return xp.concatenate([g.reshape(r, -1), c], axis=1), zero
+    return xp.concatenate([g.reshape(r, -1), c], axis=1)
+
+
+def first_layer_injective(layers) -> bool:
+    """Does the first layer's weight matrix (k x n_1) have full column rank n_1 <= k? Then
+    ``G = W_1 v_1`` determines ``v_1`` and maps can be compared through ``v_1`` (784-input
+    networks: n_1 / k of the width). Numerical rank with a margin: singular values above
+    1e-8 times the largest."""
+    w = np.asarray(layers[0][0], np.float64)
+    if w.shape[1] > w.shape[0] or w.size == 0:
+        return False
+    sv = np.linalg.svd(w, compute_uv=False)
+    return bool(sv[-1] > 1e-8 * sv[0])
+
+
+def map_keys(maps, denom=None, xp=jnp):
+    """128-bit keys (r, 4) uint32 of map rows (:func:`.keys.multiply_shift`, so two
+    different rows share a key with probability 2^-128, math.md 5.6). With ``denom`` the
+    rows are snapped to its grid first; the snapped values (|q| <= 1 / ``TOLERANCE``) are
+    hashed as int32 words, exact integer maps as their float64 words."""
+    if denom is not None:
+        q = xp.clip(xp.round(maps / denom), -(2.0**31), 2.0**31 - 1).astype(jnp.int32)
+        words = jax.lax.bitcast_convert_type(q, jnp.uint32)
+    else:
+        words = jax.lax.bitcast_convert_type(maps + 0.0, jnp.uint32)  # -0.0 -> 0.0 first
+    return multiply_shift(words.reshape(maps.shape[0], -1), xp=xp)
 
 
 @functools.partial(jax.jit, static_argnums=(1, 3, 4))
 def _walk_jit(layers, activations, coords, spec, mode, words):
     """One batch: (maps, face flags, pattern words, keys). ``mode``: ``("encoded", base)``,
     the exact encoded walk, whose recomputed pattern's keys the caller checks; else
-    ``"forward"`` (:func:`walk`) or ``"reverse"`` (:func:`walk_reverse`, face flags a
-    superset) under the masks of ``words`` (checked before)."""
+    ``"forward"`` (:func:`walk`) or ``"reverse"`` (no maps here, see :func:`reverse_maps`;
+    face flags a superset, :func:`zero_rows`) under the masks of ``words`` (checked
+    before)."""
     if isinstance(mode, tuple):
         maps, face, bits = walk_encoded(layers, activations, coords, mode[1])
         words = pack_bits(bits)
         return maps, face, words, words_to_keys(spec, words)
     bits = unpack_bits(words, spec.num_bits, xp=jnp)
     if mode == "reverse":
-        maps, face = walk_reverse(layers, activations, coords, bits)
-    else:
-        maps, face, _ = walk(layers, activations, coords, bits, xp=jnp)
+        face = zero_rows(layers, activations, coords, bits)
+        return jnp.zeros((coords.shape[0], 0)), face, words, words
+    maps, face, _ = walk(layers, activations, coords, bits, xp=jnp)
     return maps, face, words, words
 
 
@@ -210,13 +251,59 @@ def walk_maps(layers, activations, coords, spec: KeySpec, mode, words=None):
     if words is None:
         words = np.zeros((coords.shape[0], 1), np.uint32)
     with dev.x64_scope("float64"), jax.default_matmul_precision("highest"):
-        lay = [(jnp.asarray(w, jnp.float64), jnp.asarray(b, jnp.float64)) for w, b in layers]
+        lay = _device_layers(layers)
         size = walk_rows(layers, coords.shape[1], mode)
         for cp, wp in zip(batches(coords, size), batches(words, size)):
             res = _walk_jit(lay, tuple(activations), jnp.asarray(cp), spec, mode, jnp.asarray(wp))
             out.append([np.asarray(a) for a in res])
     n = coords.shape[0]
     return tuple(np.concatenate(parts)[:n] for parts in zip(*out))
+
+
+def _device_layers(layers) -> list:
+    return [(jnp.asarray(w, jnp.float64), jnp.asarray(b, jnp.float64)) for w, b in layers]
+
+
+@functools.partial(jax.jit, static_argnums=(1, 3, 5, 6))
+def _reverse_jit(layers, activations, words, num_bits, denom, scale_only, through_first, live):
+    """Keys of a batch's maps, or (``scale_only``) each column's largest magnitude over its
+    ``live`` rows (not the padding)."""
+    bits = unpack_bits(words, num_bits, xp=jnp)
+    maps = walk_reverse(layers, activations, bits, through_first)
+    if scale_only:
+        return jnp.max(jnp.where(live[:, None], jnp.abs(maps), 0.0), axis=0)
+    return map_keys(maps, denom)
+
+
+def reverse_maps(layers, activations, words: np.ndarray, keep: np.ndarray, spec: KeySpec,
+                 exact: bool) -> np.ndarray:  # fmt: skip
+    """Keys (kept rows, 4) of the kept rows' maps by reverse mode, from their words alone:
+    exact integers as they are; else snapped to a grid of ``tolerance`` times each column's
+    largest magnitude among the kept rows (a first pass finds it). Batches of rows: memory
+    stays linear in the rows, whatever the maps' width (784 inputs x 10 outputs: 7,850
+    columns)."""
+    from .affine import TOLERANCE
+
+    rows = words[keep]
+    if rows.shape[0] == 0:
+        return np.zeros((0, 4), np.uint32)
+    size = walk_rows(layers, 1, "reverse")
+    first = first_layer_injective(layers)
+    with dev.x64_scope("float64"), jax.default_matmul_precision("highest"):
+        lay, acts, bits = _device_layers(layers), tuple(activations), spec.num_bits
+        denom, live = None, np.arange(size)
+        if not exact:
+            tops = []
+            for n, part in zip(range(0, rows.shape[0], size), batches(rows, size)):
+                mask = jnp.asarray(live < rows.shape[0] - n)
+                top = _reverse_jit(lay, acts, jnp.asarray(part), bits, None, True, first, mask)
+                tops.append(np.asarray(top))
+            scale = np.max(tops, axis=0)
+            denom = jnp.asarray(np.where(scale > 0, scale * TOLERANCE, 1.0))
+        keys = [np.asarray(_reverse_jit(lay, acts, jnp.asarray(part), bits, denom, False, first,
+                                        jnp.asarray(live >= 0)))
+                for part in batches(rows, size)]  # fmt: skip
+    return np.concatenate(keys)[: rows.shape[0]]
 
 
 def walk_mode(layers, coords: int, exact: bool) -> str:
