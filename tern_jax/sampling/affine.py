@@ -66,8 +66,6 @@ from .lattice import Arithmetic, as_float
 from .samplers import LATTICE, POINTS, Sampling
 from .table import TableState, columns_to_words
 
-TOLERANCE = 1e-9
-
 
 @dataclasses.dataclass(frozen=True)
 class PatternCheck:
@@ -86,7 +84,7 @@ class PatternCheck:
     def describe(self) -> dict:
         return {
             "exact": self.exact,
-            "tolerance": None if self.exact else TOLERANCE,
+            "tolerance": None if self.exact else walks.TOLERANCE,
             "patterns": int(self.valid.size),
             "unverified": self.unverified,
             "face_patterns": self.face_patterns,
@@ -182,7 +180,7 @@ def _maps_distinct(maps: np.ndarray, keep: np.ndarray, exact: bool) -> int:
         scale = np.zeros(maps.shape[1])
         for s in range(0, rows.size, step):
             scale = np.maximum(scale, np.max(np.abs(maps[rows[s : s + step]]), axis=0))
-        denom = np.where(scale > 0, scale * TOLERANCE, 1.0)
+        denom = np.where(scale > 0, scale * walks.TOLERANCE, 1.0)
 
     def snapped(idx: np.ndarray) -> np.ndarray:
         part = maps[idx] if denom is None else np.round(maps[idx] / denom)

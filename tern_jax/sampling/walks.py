@@ -27,6 +27,7 @@ from .keys import KeySpec, multiply_shift, pack_bits, words_to_keys
 from .lattice import Arithmetic, IntegerNet, as_float, magnitude_bound
 
 MAP_BATCH = 1024  # patterns per batch of the walk (memory: batch x coords x width)
+TOLERANCE = 1e-9  # relative grid of the float maps' comparison (see :mod:`.affine`)
 
 
 def unpack_bits(words, num_bits: int, xp=np):
@@ -282,8 +283,6 @@ def reverse_maps(layers, activations, words: np.ndarray, keep: np.ndarray, spec:
     largest magnitude among the kept rows (a first pass finds it). Batches of rows: memory
     stays linear in the rows, whatever the maps' width (784 inputs x 10 outputs: 7,850
     columns)."""
-    from .affine import TOLERANCE
-
     rows = words[keep]
     if rows.shape[0] == 0:
         return np.zeros((0, 4), np.uint32)
