@@ -284,8 +284,11 @@ def test_reverse_walk_equals_the_forward_walk(k, widths, acts, outputs, monkeypa
     assert a == b
 
 
-def test_maps_distinct_counts_equal_rows_once_whatever_the_fingerprint(monkeypatch):
+@pytest.mark.parametrize("narrow", [32, 0])  # lexsorted rows; fingerprints
+def test_maps_distinct_counts_equal_rows_once_whatever_the_fingerprint(narrow, monkeypatch):
     from tern_jax.sampling import affine
+
+    monkeypatch.setattr(affine, "NARROW_MAPS", narrow)
 
     rng = np.random.default_rng(0)
     rows = rng.integers(-3, 4, size=(500, 7)).astype(float)
