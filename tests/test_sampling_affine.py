@@ -263,8 +263,9 @@ def test_encoding_base_refuses_what_float64_cannot_hold():
 ])  # fmt: skip
 def test_reverse_walk_equals_the_forward_walk(k, widths, acts, outputs, monkeypatch):
     # Real weights take the general walk: by default in reverse mode (one column per output
-    # instead of k + 1); forcing forward mode must give the same maps, faces and record.
-    from tern_jax.sampling import walks
+    # instead of k + 1); its maps kept as rows or as keys, or forward mode: the same maps,
+    # faces and record.
+    from tern_jax.sampling import affine, walks
 
     rng = np.random.default_rng(k)
     dims = [k, *widths, outputs]
@@ -273,15 +274,19 @@ def test_reverse_walk_equals_the_forward_walk(k, widths, acts, outputs, monkeypa
     net = tj.ReLUNet.from_arrays(ws, bs, [*acts, "identity"])
     dom = tj.Box(-1.0, 1.0)
     assert walks.walk_mode([(w, b) for w, b in zip(ws, bs)], k, False) == "reverse"
-    rev = tj.count_regions(net, dom, 1 << 15, seed=1)
+    rows = tj.count_regions(net, dom, 1 << 15, seed=1)  # maps kept if at most 32 columns
+    monkeypatch.setattr(affine, "NARROW_MAPS", 0)
+    keys = tj.count_regions(net, dom, 1 << 15, seed=1)  # every map as a 128-bit key
     monkeypatch.setattr(walks, "walk_mode", lambda *a: "forward")
     fwd = tj.count_regions(net, dom, 1 << 15, seed=1)
-    assert not rev.affine["exact"] and rev.affine["unverified"] == 0
-    assert rev.affine_distinct == fwd.affine_distinct == rev.distinct > 20
-    a, b = rev.figures(), fwd.figures()
-    assert a["affine"].pop("maps_compared") == "hash:multiply_shift_4x32"
-    assert b["affine"].pop("maps_compared") == "rows"
-    assert a == b
+    assert not keys.affine["exact"] and keys.affine["unverified"] == 0
+    assert keys.affine_distinct == rows.affine_distinct == fwd.affine_distinct == keys.distinct
+    assert keys.distinct > 20
+    figures = [r.figures() for r in (rows, keys, fwd)]
+    compared = [f["affine"].pop("maps_compared") for f in figures]
+    assert compared[1] == "hash:multiply_shift_4x32" and compared[2] == "rows"
+    assert compared[0] == ("rows" if (k + 1) * outputs <= 32 else compared[1])
+    assert figures[0] == figures[1] == figures[2]
 
 
 @pytest.mark.parametrize("narrow", [32, 0])  # lexsorted rows; fingerprints
@@ -312,8 +317,9 @@ def test_maps_distinct_counts_equal_rows_once_whatever_the_fingerprint(narrow, m
 def test_reverse_keys_merge_equal_maps_off_the_exact_path(monkeypatch):
     # Ternary weights times 0.1 (not dyadic: float64, snapped maps): patterns sharing a map
     # must merge under the reverse walk's keys exactly as under the forward walk's rows.
-    from tern_jax.sampling import walks
+    from tern_jax.sampling import affine, walks
 
+    monkeypatch.setattr(affine, "NARROW_MAPS", 0)  # keys even for these narrow maps
     base = _net(0, [2, 12, 12, 12, 1], ["relu", "identity", "relu"])
     net = tj.ReLUNet.from_arrays([0.1 * w for w in base.weights],
                                  [0.1 * b for b in base.biases], base.activations)  # fmt: skip

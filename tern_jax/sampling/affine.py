@@ -21,11 +21,11 @@ pattern's region, in the sampled coordinates ``c``. Two walks, on device in batc
   exactly 0; the forward pieces of those rows alone settle which are faces.
 
 The check runs chunk by chunk of representatives (their coordinates are never all in
-memory). In reverse mode each kept map becomes a 128-bit multiply-shift key of its snapped
-row (:func:`.walks.reverse_maps`: two different maps share one with probability 2^-128;
-``maps_compared`` in the record says so), so memory stays linear in the patterns whatever
-the maps' width; otherwise the maps are kept and counted by fingerprints of their rows,
-each tie compared in full (:func:`_maps_distinct`).
+memory). Maps wider than ``NARROW_MAPS`` columns in reverse mode are not kept: each kept
+map becomes a 128-bit multiply-shift key of its snapped row (:func:`.walks.reverse_maps`:
+two different maps share one with probability 2^-128; ``maps_compared`` in the record
+says so), so memory stays linear in the patterns whatever the maps' width. Otherwise the
+maps are kept and their distinct rows counted exactly (:func:`_maps_distinct`).
 
 **Regions.** Samples sit on a finite grid (:mod:`.samplers`), and a hyperplane with a rational
 normal crosses such a grid, so in two or more dimensions a sample can lie exactly on a
@@ -236,7 +236,10 @@ def check_patterns(net: ReLUNet, sampling: Sampling, arith: Arithmetic, spec: Ke
     k, n = sampling.coords, keys.shape[0]
     base = walks.encoding_base(arith.integer, tuple(acts), k) if exact else None
     mode = ("encoded", base) if base is not None else walks.walk_mode(layers, k, exact)
-    maps = np.zeros((n, 0 if mode == "reverse" else (k + 1) * layers[-1][0].shape[1]))
+    width = (k + 1) * layers[-1][0].shape[1]
+    if mode == "reverse" and width > NARROW_MAPS:  # wide maps: keys, not rows, kept
+        mode = "reverse-keys"
+    maps = np.zeros((n, 0 if mode == "reverse-keys" else width))
     words = np.zeros((n, max(1, -(-spec.num_bits // 32))), np.uint32)
     face, verified = np.zeros(n, bool), np.zeros(n, bool)
     box = (0.0, 2.0 ** (arith.lattice_bits + 1)) if sampling.law == LATTICE else (None, None)
@@ -270,12 +273,12 @@ def check_patterns(net: ReLUNet, sampling: Sampling, arith: Arithmetic, spec: Ke
                     decided = faces.has_interior(pieces, i, box)
                 valid[j] = decided
     kept = valid & verified
-    if mode == "reverse":  # each kept map's 128-bit key, from the words alone
+    if mode == "reverse-keys":  # each kept map's 128-bit key, from the words alone
         distinct = int(np.unique(walks.reverse_maps(layers, acts, words, kept, spec, exact),
                                  axis=0).shape[0])  # fmt: skip
     else:
         distinct = _maps_distinct(maps, kept, exact)
     unverified = int(np.count_nonzero(~verified))
     tiles = int(np.unique(state.reps // dev.TILE).size) if n else 0
-    compared = f"hash:{HASH_NAME}" if mode == "reverse" else "rows"
+    compared = f"hash:{HASH_NAME}" if mode == "reverse-keys" else "rows"
     return PatternCheck(valid, distinct, exact, unverified, n_faces, lps, tiles, compared)

@@ -82,7 +82,15 @@ def encoding_base(inet: IntegerNet, activations: tuple[str, ...], coords: int) -
     return base if worst < 2.0**53 else None
 
 
+def batch_size(rows: int, size: int = MAP_BATCH) -> int:
+    """``size``, or for fewer rows the next power of two (at least 64): a handful of
+    compilations serve every call."""
+    return min(size, 1 << max(6, (rows - 1).bit_length()))
+
+
 def batches(a: np.ndarray, size: int = MAP_BATCH):
+    """Row batches of ``a``, padded with zeros to :func:`batch_size`."""
+    size = batch_size(a.shape[0], size)
     for s in range(0, max(a.shape[0], 1), size):
         part = a[s : s + size]
         pad = size - part.shape[0]
@@ -228,16 +236,18 @@ def map_keys(maps, denom=None, xp=jnp):
 def _walk_jit(layers, activations, coords, spec, mode, words):
     """One batch: (maps, face flags, pattern words, keys). ``mode``: ``("encoded", base)``,
     the exact encoded walk, whose recomputed pattern's keys the caller checks; else
-    ``"forward"`` (:func:`walk`) or ``"reverse"`` (no maps here, see :func:`reverse_maps`;
-    face flags a superset, :func:`zero_rows`) under the masks of ``words`` (checked
-    before)."""
+    ``"forward"`` (:func:`walk`), ``"reverse"`` (:func:`walk_reverse`) or ``"reverse-keys"``
+    (no maps here: their keys come from :func:`reverse_maps`) under the masks of ``words``
+    (checked before); both reverse modes' face flags are a superset (:func:`zero_rows`)."""
     if isinstance(mode, tuple):
         maps, face, bits = walk_encoded(layers, activations, coords, mode[1])
         words = pack_bits(bits)
         return maps, face, words, words_to_keys(spec, words)
     bits = unpack_bits(words, spec.num_bits, xp=jnp)
-    if mode == "reverse":
+    if mode in ("reverse", "reverse-keys"):
         face = zero_rows(layers, activations, coords, bits)
+        if mode == "reverse":
+            return walk_reverse(layers, activations, bits), face, words, words
         return jnp.zeros((coords.shape[0], 0)), face, words, words
     maps, face, _ = walk(layers, activations, coords, bits, xp=jnp)
     return maps, face, words, words
@@ -286,7 +296,7 @@ def reverse_maps(layers, activations, words: np.ndarray, keep: np.ndarray, spec:
     rows = words[keep]
     if rows.shape[0] == 0:
         return np.zeros((0, 4), np.uint32)
-    size = walk_rows(layers, 1, "reverse")
+    size = batch_size(rows.shape[0], walk_rows(layers, 1, "reverse"))
     first = first_layer_injective(layers)
     with dev.x64_scope("float64"), jax.default_matmul_precision("highest"):
         lay, acts, bits = _device_layers(layers), tuple(activations), spec.num_bits
@@ -334,7 +344,7 @@ def walk_rows(layers, coords: int, mode) -> int:
     (forward) or is matmul-bound (encoded: 1,024 measured best on 3-256-256); up to 4,096
     for the narrow reverse walk and the forward words (about 2x less per-batch overhead on
     a 32-64-64-1 network; 16,384 was slower again), fewer with very many coordinates."""
-    if mode != "reverse":
+    if mode not in ("reverse", "reverse-keys"):
         return MAP_BATCH
     width = max([coords] + [int(w.shape[1]) for w, _ in layers])
     return max(MAP_BATCH, min(4 * MAP_BATCH, (1 << 22) // width))
