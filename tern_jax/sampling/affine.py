@@ -61,7 +61,7 @@ import numpy as np
 from ..network import ReLUNet
 from . import device as dev
 from . import faces, walks
-from .keys import HASH_NAME, KeySpec, forward_words, splitmix64, words_to_keys
+from .keys import HASH_NAME, KeySpec, forward_words, words_to_keys
 from .lattice import Arithmetic, as_float
 from .samplers import LATTICE, POINTS, Sampling
 from .table import TableState, columns_to_words
@@ -113,12 +113,11 @@ def _device_words(arith: Arithmetic, coords: np.ndarray) -> np.ndarray:
     return np.concatenate(out)[: coords.shape[0]]
 
 
-def _representatives(net, sampling, arith, state, seed, rows: int):
-    """The representatives' samples, drawn again on device, in chunks of ``rows`` to
-    ``2 rows`` in tile order: yields (table row indices, coordinates (len, coords) float64).
-    Only the chunk's rows come back to the host (:func:`_gather_rows`)."""
-    reps = state.reps
-    tiles, inverse = np.unique(reps // dev.TILE, return_inverse=True)
+def _representatives(net, sampling, arith, seed, reps, tiles, inverse, rows: int):
+    """The representatives' samples (global indices ``reps``, in the ``tiles`` of
+    ``np.unique(reps // TILE, return_inverse=True)``), drawn again on device, in chunks of
+    ``rows`` to ``2 rows`` in tile order: yields (table row indices, coordinates (len,
+    coords) float64). Only the chunk's rows come back to the host (:func:`_gather_rows`)."""
     by_tile = np.argsort(inverse, kind="stable")
     edges = np.searchsorted(inverse[by_tile], np.arange(0, tiles.size + dev.TILES_BATCH,
                                                         dev.TILES_BATCH))  # fmt: skip
@@ -134,8 +133,7 @@ def _representatives(net, sampling, arith, state, seed, rows: int):
             in_batch = by_tile[edges[i] : edges[i + 1]]  # the reps in these tiles
             for c in range(0, in_batch.size, rows):
                 sel = in_batch[c : c + rows]
-                size = 1 << max(6, (sel.size - 1).bit_length())  # padded: few compilations
-                t, r = np.zeros((2, size), np.int32)
+                t, r = np.zeros((2, walks.padded(sel.size)), np.int32)  # few compilations
                 t[: sel.size], r[: sel.size] = inverse[sel] - s, reps[sel] % dev.TILE
                 got = np.asarray(_gather_rows(drawn, t, r))[: sel.size].astype(np.float64)
                 pending.append((sel, got))
@@ -157,65 +155,21 @@ def _gather_rows(drawn, tile, row):
     return drawn[tile, row]
 
 
-ROW_CHUNK = 1 << 22  # map entries per chunk of the distinct count (memory ~32 MB)
-NARROW_MAPS = 32  # columns up to which rows are lexsorted (~3x faster there than fingerprints)
-
-
-@functools.cache
-def _row_multipliers(cols: int) -> np.ndarray:
-    """Fixed odd uint64 multipliers (splitmix64 stream) of :func:`_maps_distinct`'s fingerprint."""
-    out, state = np.zeros(cols, np.uint64), 0x5EED
-    for j in range(cols):
-        state, out[j] = splitmix64(state)
-    out |= np.uint64(1)
-    out.setflags(write=False)
-    return out
+NARROW_MAPS = 32  # map columns up to which the reverse walk keeps rows (beyond: keys)
 
 
 def _maps_distinct(maps: np.ndarray, keep: np.ndarray, exact: bool) -> int:
     """Distinct rows among ``maps[keep]``: exact integers on the exact path, else snapped to
-    a grid of ``TOLERANCE`` times each column's largest magnitude.
-
-    Narrow rows (the encoded walk's, at most ``NARROW_MAPS`` columns) are sorted and
-    compared with their neighbours. Wider rows each get a 64-bit fingerprint, a sum of its
-    words times fixed odd
-    multipliers mod 2^64 (a function of the row alone, whatever the order); rows are sorted
-    by it, and rows sharing one are compared in full, so the count is exact whatever the
-    fingerprint's collisions. Processed by chunks of rows: memory stays ~linear in the
-    rows, not in rows x columns copies (maps of 784-input networks are 785 columns wide).
-    """
-    rows = np.flatnonzero(keep)
-    if rows.size == 0:
+    a grid of ``TOLERANCE`` times each column's largest magnitude; sorted, then changes
+    between neighbours counted (~2x faster than ``np.unique(axis=0)``)."""
+    q = maps[keep]
+    if q.shape[0] == 0:
         return 0
-    step = max(1, ROW_CHUNK // maps.shape[1])
-    denom = None
     if not exact:
-        scale = np.zeros(maps.shape[1])
-        for s in range(0, rows.size, step):
-            scale = np.maximum(scale, np.max(np.abs(maps[rows[s : s + step]]), axis=0))
-        denom = np.where(scale > 0, scale * walks.TOLERANCE, 1.0)
-
-    def snapped(idx: np.ndarray) -> np.ndarray:
-        part = maps[idx] if denom is None else np.round(maps[idx] / denom)
-        return np.ascontiguousarray(part + 0.0)  # -0.0 -> 0.0: equal values, equal words
-
-    if maps.shape[1] <= NARROW_MAPS:  # sorted rows, changes between neighbours
-        q = snapped(rows)
-        q = q[np.lexsort(q.T[::-1])]
-        return 1 + int(np.count_nonzero(np.any(q[1:] != q[:-1], axis=1)))
-    mult = _row_multipliers(maps.shape[1])
-    fp = np.concatenate([np.sum(snapped(rows[s : s + step]).view(np.uint64) * mult, axis=1,
-                                dtype=np.uint64) for s in range(0, rows.size, step)])  # fmt: skip
-    order = np.argsort(fp)
-    sfp = fp[order]
-    tied = np.flatnonzero(sfp[1:] == sfp[:-1])  # neighbours sharing a fingerprint
-    distinct = rows.size - tied.size
-    for s in range(0, tied.size, step):
-        t = tied[s : s + step]
-        differ = np.any(snapped(rows[order[t]]) != snapped(rows[order[t + 1]]), axis=1)
-        if np.any(differ):  # a fingerprint collision: count its groups in full
-            return int(np.unique(snapped(rows), axis=0).shape[0])
-    return distinct
+        scale = np.max(np.abs(q), axis=0)
+        q = np.round(q / np.where(scale > 0, scale * walks.TOLERANCE, 1.0))
+    q = q[np.lexsort(q.T[::-1])]
+    return 1 + int(np.count_nonzero(np.any(q[1:] != q[:-1], axis=1)))
 
 
 CHUNK_BYTES = 1 << 27  # coordinates (float64) per chunk of representatives: 128 MB
@@ -246,7 +200,10 @@ def check_patterns(net: ReLUNet, sampling: Sampling, arith: Arithmetic, spec: Ke
     valid = np.ones(n, bool)
     lps = n_faces = 0
     rows = max(walks.MAP_BATCH, CHUNK_BYTES // (8 * k))
-    for idx, coords in _representatives(net, sampling, arith, state, seed, rows) if n else ():
+    step = walks.piece_rows(layers, k)
+    tiles, inverse = np.unique(state.reps // dev.TILE, return_inverse=True)
+    chunks = _representatives(net, sampling, arith, seed, state.reps, tiles, inverse, rows)
+    for idx, coords in chunks if n else ():
         if base is None:  # patterns recomputed by the run's forward pass, then walked
             w = _device_words(arith, coords)
             m, f, _, _ = walks.walk_maps(layers, acts, coords, spec, mode, w)
@@ -256,7 +213,6 @@ def check_patterns(net: ReLUNet, sampling: Sampling, arith: Arithmetic, spec: Ke
         maps[idx], words[idx], face[idx] = m, w, f
         verified[idx] = np.all(again == keys[idx], axis=1)
         todo = np.flatnonzero(f & verified[idx]) if sampling.law != POINTS else idx[:0]
-        step = walks.piece_rows(layers, k)
         for s in range(0, todo.size, step):  # the pieces of a batch of rows at once
             at = todo[s : s + step]  # positions in the chunk
             part, pts = idx[at], coords[at]
@@ -279,6 +235,5 @@ def check_patterns(net: ReLUNet, sampling: Sampling, arith: Arithmetic, spec: Ke
     else:
         distinct = _maps_distinct(maps, kept, exact)
     unverified = int(np.count_nonzero(~verified))
-    tiles = int(np.unique(state.reps // dev.TILE).size) if n else 0
     compared = f"hash:{HASH_NAME}" if mode == "reverse-keys" else "rows"
-    return PatternCheck(valid, distinct, exact, unverified, n_faces, lps, tiles, compared)
+    return PatternCheck(valid, distinct, exact, unverified, n_faces, lps, tiles.size, compared)

@@ -189,7 +189,7 @@ def forward_words(params: tuple, activations: tuple[str, ...], x: jax.Array) -> 
     return out
 
 
-def splitmix64(state: int) -> tuple[int, int]:
+def _splitmix64(state: int) -> tuple[int, int]:
     """One step of splitmix64 (Steele, Lea, Flood 2014): (next state, output)."""
     m = (1 << 64) - 1
     state = (state + 0x9E3779B97F4A7C15) & m
@@ -212,7 +212,7 @@ def hash_coefficients(words: int, lanes: int = 4) -> np.ndarray:
     state = HASH_SEED
     for i in range(words + 1):
         for j in range(4):
-            state, out[i, j] = splitmix64(state)
+            state, out[i, j] = _splitmix64(state)
     out.setflags(write=False)
     return out[:, :lanes]
 

@@ -82,10 +82,27 @@ def encoding_base(inet: IntegerNet, activations: tuple[str, ...], coords: int) -
     return base if worst < 2.0**53 else None
 
 
+def padded(rows: int) -> int:
+    """The next power of two >= ``rows`` (at least 64): the row count a jitted batch of
+    ``rows`` is padded to, so that a handful of compilations serve every call."""
+    return 1 << max(6, (rows - 1).bit_length())
+
+
 def batch_size(rows: int, size: int = MAP_BATCH) -> int:
-    """``size``, or for fewer rows the next power of two (at least 64): a handful of
-    compilations serve every call."""
-    return min(size, 1 << max(6, (rows - 1).bit_length()))
+    """``size``, or :func:`padded` for fewer rows."""
+    return min(size, padded(rows))
+
+
+def _masks(layers, activations, bits) -> list:
+    """Each layer's slice of the pattern bits (r, n_l), None for identity layers."""
+    out, off = [], 0
+    for (_, b), act in zip(layers, activations):
+        if act == "relu":
+            out.append(bits[:, off : off + b.shape[0]])
+            off += b.shape[0]
+        else:
+            out.append(None)
+    return out
 
 
 def batches(a: np.ndarray, size: int = MAP_BATCH):
@@ -105,17 +122,14 @@ def walk(layers, activations, coords, bits, xp=np):
     h, g, c = coords, None, None
     face = xp.zeros(r, bool)
     pieces = []
-    off = 0
-    for (w, b), act in zip(layers, activations):
+    for (w, b), on in zip(layers, _masks(layers, activations, bits)):
         z = h @ w + b
         if g is None:
             g, c = xp.broadcast_to(w, (r, *w.shape)), xp.broadcast_to(b, (r, b.shape[0]))
         else:
             k = g.shape[1]
             g, c = (g.reshape(r * k, -1) @ w).reshape(r, k, -1), c @ w + b
-        if act == "relu":
-            on = bits[:, off : off + b.shape[0]]
-            off += b.shape[0]
+        if on is not None:
             nonconstant = xp.any(g != 0, axis=1) | (c != 0)
             face = face | xp.any((z == 0) & nonconstant, axis=1)
             pieces.append((g, c, on))
@@ -163,12 +177,10 @@ def zero_rows(layers, activations, coords, bits, xp=jnp):
     """Rows with a ReLU pre-activation exactly 0 under the masks (face or constant: a
     *superset* of :func:`walk`'s face flags, which the caller settles with :func:`walk`):
     the values alone, one column per unit."""
-    h, zero, off = coords, xp.zeros(coords.shape[0], bool), 0
-    for (w, b), act in zip(layers, activations):
+    h, zero = coords, xp.zeros(coords.shape[0], bool)
+    for (w, b), on in zip(layers, _masks(layers, activations, bits)):
         z = h @ w + b
-        if act == "relu":
-            on = bits[:, off : off + b.shape[0]]
-            off += b.shape[0]
+        if on is not None:
             zero = zero | xp.any(z == 0, axis=1)
             h = z * on
         else:
@@ -185,13 +197,7 @@ def walk_reverse(layers, activations, bits, through_first: bool = False, xp=jnp)
     ``through_first`` the rows hold ``v_1`` instead of ``G = W_1 v_1``: the same comparison
     when ``W_1`` (k x n_1) has full column rank (it is then injective), and n_1 / k as wide
     (:func:`first_layer_injective`)."""
-    r, masks, off = bits.shape[0], [], 0
-    for (_, b), act in zip(layers, activations):
-        if act == "relu":
-            masks.append(bits[:, off : off + b.shape[0]])
-            off += b.shape[0]
-        else:
-            masks.append(None)
+    r, masks = bits.shape[0], _masks(layers, activations, bits)
     out = layers[-1][0].shape[1]
     dt = layers[-1][0].dtype
     v = xp.broadcast_to(xp.eye(out, dtype=dt), (r, out, out))
@@ -275,14 +281,15 @@ def _device_layers(layers) -> list:
     return [(jnp.asarray(w, jnp.float64), jnp.asarray(b, jnp.float64)) for w, b in layers]
 
 
-@functools.partial(jax.jit, static_argnums=(1, 3, 5, 6))
-def _reverse_jit(layers, activations, words, num_bits, denom, scale_only, through_first, live):
-    """Keys of a batch's maps, or (``scale_only``) each column's largest magnitude over its
-    ``live`` rows (not the padding)."""
+@functools.partial(jax.jit, static_argnums=(1, 3, 5, 7))
+def _reverse_jit(layers, activations, words, num_bits, denom, through_first, live, scale):
+    """Keys of a batch's maps (:func:`map_keys` with ``denom``), or with ``scale`` each
+    column's largest magnitude over the first ``live`` rows (not the padding)."""
     bits = unpack_bits(words, num_bits, xp=jnp)
     maps = walk_reverse(layers, activations, bits, through_first)
-    if scale_only:
-        return jnp.max(jnp.where(live[:, None], jnp.abs(maps), 0.0), axis=0)
+    if scale:
+        real = jnp.arange(maps.shape[0]) < live
+        return jnp.max(jnp.where(real[:, None], jnp.abs(maps), 0.0), axis=0)
     return map_keys(maps, denom)
 
 
@@ -300,18 +307,18 @@ def reverse_maps(layers, activations, words: np.ndarray, keep: np.ndarray, spec:
     first = first_layer_injective(layers)
     with dev.x64_scope("float64"), jax.default_matmul_precision("highest"):
         lay, acts, bits = _device_layers(layers), tuple(activations), spec.num_bits
-        denom, live = None, np.arange(size)
-        if not exact:
-            tops = []
+
+        def each(denom, scale: bool):
             for n, part in zip(range(0, rows.shape[0], size), batches(rows, size)):
-                mask = jnp.asarray(live < rows.shape[0] - n)
-                top = _reverse_jit(lay, acts, jnp.asarray(part), bits, None, True, first, mask)
-                tops.append(np.asarray(top))
-            scale = np.max(tops, axis=0)
-            denom = jnp.asarray(np.where(scale > 0, scale * TOLERANCE, 1.0))
-        keys = [np.asarray(_reverse_jit(lay, acts, jnp.asarray(part), bits, denom, False, first,
-                                        jnp.asarray(live >= 0)))
-                for part in batches(rows, size)]  # fmt: skip
+                out = _reverse_jit(lay, acts, jnp.asarray(part), bits, denom, first,
+                                   rows.shape[0] - n, scale)  # fmt: skip
+                yield np.asarray(out)
+
+        denom = None  # exact integer maps: hashed as they are
+        if not exact:
+            top = np.max(list(each(None, True)), axis=0)
+            denom = jnp.asarray(np.where(top > 0, top * TOLERANCE, 1.0))
+        keys = list(each(denom, False))
     return np.concatenate(keys)[: rows.shape[0]]
 
 
