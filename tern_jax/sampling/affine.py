@@ -60,11 +60,11 @@ import numpy as np
 
 from ..network import ReLUNet
 from . import device as dev
-from . import faces, walks
+from . import faces, samplers, walks
 from .keys import HASH_NAME, KeySpec, forward_words, words_to_keys
 from .lattice import Arithmetic, as_float
 from .samplers import LATTICE, POINTS, Sampling
-from .table import TableState, columns_to_words
+from .table import TableState, columns_to_words, sort_two, words_to_columns
 
 
 @dataclasses.dataclass(frozen=True)
@@ -95,35 +95,50 @@ class PatternCheck:
 
 @functools.partial(jax.jit, static_argnums=(1,))
 def _words_at(params, activations, coords):
-    return forward_words(params, activations, coords)
+    return forward_words(params, activations, coords, zeros=True)
 
 
-def _device_words(arith: Arithmetic, coords: np.ndarray) -> np.ndarray:
-    """Pattern words at ``coords`` by the run's forward pass in its float type (batches
-    padded to a fixed size: one compilation)."""
-    out = []
+def _representatives(net, sampling, arith, seed, reps, rows: int, words: bool):
+    """The representatives' samples (global indices ``reps``) drawn again on device, in
+    chunks of about ``rows``: yields (table row indices, coordinates (len, coords) in the
+    run's float type, and with ``words`` their pattern words by the run's forward pass and
+    whether it met a ReLU pre-activation exactly 0, else None twice), all on device: only
+    what the check needs of them crosses to the host (a 784-input network's coordinates are
+    6 KB a row). Lattice draws are redrawn row by row (:func:`.device.build_rows`), others
+    tile by tile (:func:`_from_tiles`)."""
+    if not samplers.rows_drawable(sampling, dev.BLOCK):
+        yield from _from_tiles(net, sampling, arith, seed, reps, rows, words)
+        return
+    fn = dev.build_rows(net, sampling, arith, words)
     with dev.x64_scope(arith.precision):
-        params = dev.device_params(arith)
-        dt = dev.DTYPES[arith.precision]
-        rows = walks.walk_rows(arith.layers, coords.shape[1], "reverse")
-        with jax.default_matmul_precision("highest"):
-            for part in walks.batches(coords, rows):
-                w = _words_at(params, arith.activations, jnp.asarray(part, dt))
-                out.append(np.asarray(w))
-    return np.concatenate(out)[: coords.shape[0]]
+        params, key = dev.device_params(arith), dev.seed_key(seed)
+        for s in range(0, reps.size, rows):
+            sel = np.arange(s, min(s + rows, reps.size))
+            blocks, at = np.zeros((2, walks.padded(sel.size)), np.int32)  # few compilations
+            blocks[: sel.size], at[: sel.size] = np.divmod(reps[sel], dev.BLOCK)
+            c, w, z = fn(params, key, jnp.asarray(blocks), jnp.asarray(at))
+            n = sel.size
+            yield (sel, c[:n], w[:n], z[:n]) if words else (sel, c[:n], None, None)
 
 
-def _representatives(net, sampling, arith, seed, reps, tiles, inverse, rows: int):
-    """The representatives' samples (global indices ``reps``, in the ``tiles`` of
-    ``np.unique(reps // TILE, return_inverse=True)``), drawn again on device, in chunks of
-    ``rows`` to ``2 rows`` in tile order: yields (table row indices, coordinates (len,
-    coords) float64). Only the chunk's rows come back to the host (:func:`_gather_rows`)."""
+def _from_tiles(net, sampling, arith, seed, reps, rows: int, words: bool):
+    """:func:`_representatives` for draws that are not row-addressable: the tiles holding
+    representatives are drawn again, a batch at a time, and their rows gathered on device;
+    chunks of ``rows`` to ``2 rows`` in tile order."""
+    tiles, inverse = np.unique(reps // dev.TILE, return_inverse=True)
     by_tile = np.argsort(inverse, kind="stable")
     edges = np.searchsorted(inverse[by_tile], np.arange(0, tiles.size + dev.TILES_BATCH,
                                                         dev.TILES_BATCH))  # fmt: skip
     fn = dev.build_tiles(net, sampling, arith, False)
     pending, held = [], 0
-    with dev.x64_scope(arith.precision):
+
+    def chunk():
+        sel, got, w, z = zip(*pending)
+        if not words:
+            return np.concatenate(sel), jnp.concatenate(got), None, None
+        return np.concatenate(sel), jnp.concatenate(got), jnp.concatenate(w), jnp.concatenate(z)
+
+    with dev.x64_scope(arith.precision), jax.default_matmul_precision("highest"):
         params, key = dev.device_params(arith), dev.seed_key(seed)
         for i, s in enumerate(range(0, tiles.size, dev.TILES_BATCH)):
             part = tiles[s : s + dev.TILES_BATCH]
@@ -135,24 +150,29 @@ def _representatives(net, sampling, arith, seed, reps, tiles, inverse, rows: int
                 sel = in_batch[c : c + rows]
                 t, r = np.zeros((2, walks.padded(sel.size)), np.int32)  # few compilations
                 t[: sel.size], r[: sel.size] = inverse[sel] - s, reps[sel] % dev.TILE
-                got = np.asarray(_gather_rows(drawn, t, r))[: sel.size].astype(np.float64)
-                pending.append((sel, got))
+                got = _gather_rows(drawn, t, r)
+                w, z = _words_at(params, arith.activations, got) if words else (None, None)
+                n = sel.size
+                pending.append((sel, got[:n], *((w[:n], z[:n]) if words else (None, None))))
                 held += sel.size
                 if held >= rows:  # whole chunks, however the tiles split them
-                    yield (
-                        np.concatenate([a for a, _ in pending]),
-                        np.concatenate([b for _, b in pending]),
-                    )
+                    yield chunk()
                     pending, held = [], 0
-    if pending:
-        yield np.concatenate([a for a, _ in pending]), np.concatenate([b for _, b in pending])
+        if pending:
+            yield chunk()
 
 
 @jax.jit
 def _gather_rows(drawn, tile, row):
     """Rows of drawn tiles, on device (a batch of tiles of many coordinates is hundreds of
-    MB; only the representatives' rows come back to the host)."""
+    MB; only the representatives' rows are kept)."""
     return drawn[tile, row]
+
+
+def _rows_at(coords: jax.Array, at: np.ndarray) -> np.ndarray:
+    """Some rows of device coordinates, as float64 on the host (the face rows only)."""
+    with dev.x64_scope("float64"):
+        return np.asarray(coords[jnp.asarray(at)], np.float64)
 
 
 NARROW_MAPS = 32  # map columns up to which the reverse walk keeps rows (beyond: keys)
@@ -199,14 +219,22 @@ def check_patterns(net: ReLUNet, sampling: Sampling, arith: Arithmetic, spec: Ke
     box = (0.0, 2.0 ** (arith.lattice_bits + 1)) if sampling.law == LATTICE else (None, None)
     valid = np.ones(n, bool)
     lps = n_faces = 0
-    rows = max(walks.MAP_BATCH, CHUNK_BYTES // (8 * k))
+    rows = max(walks.MAP_BATCH, 1 << (CHUNK_BYTES // (8 * k)).bit_length() - 1)  # 2^j: unpadded
     step = walks.piece_rows(layers, k)
-    tiles, inverse = np.unique(state.reps // dev.TILE, return_inverse=True)
-    chunks = _representatives(net, sampling, arith, seed, state.reps, tiles, inverse, rows)
-    for idx, coords in chunks if n else ():
-        if base is None:  # patterns recomputed by the run's forward pass, then walked
-            w = _device_words(arith, coords)
+    tiles = 0  # tiles drawn again (none when rows are drawn alone)
+    if not samplers.rows_drawable(sampling, dev.BLOCK):
+        tiles = np.unique(state.reps // dev.TILE).size
+    chunks = _representatives(net, sampling, arith, seed, state.reps, rows, base is None)
+    # A float64 run off the exact path evaluates what the reverse walk's zero check does (the
+    # same layers and type), so its own zero flags serve, and wide maps need nothing else here.
+    own = mode == "reverse-keys" and not exact and arith.precision == "float64"
+    for idx, coords, w, zeros in chunks if n else ():
+        if own:
+            w, f, m = np.asarray(w), np.asarray(zeros), maps[idx]
+            again = words_to_keys(spec, w, xp=np)
+        elif base is None:  # patterns recomputed by the run's forward pass, then walked
             m, f, _, _ = walks.walk_maps(layers, acts, coords, spec, mode, w)
+            w = np.asarray(w)
             again = words_to_keys(spec, w, xp=np)
         else:
             m, f, w, again = walks.walk_maps(layers, acts, coords, spec, mode)
@@ -215,7 +243,7 @@ def check_patterns(net: ReLUNet, sampling: Sampling, arith: Arithmetic, spec: Ke
         todo = np.flatnonzero(f & verified[idx]) if sampling.law != POINTS else idx[:0]
         for s in range(0, todo.size, step):  # the pieces of a batch of rows at once
             at = todo[s : s + step]  # positions in the chunk
-            part, pts = idx[at], coords[at]
+            part, pts = idx[at], _rows_at(coords, at)
             bits = walks.unpack_bits(words[part], spec.num_bits)
             _, is_face, pieces = walks.walk(layers, acts, pts, bits)
             for i, j in enumerate(part):
@@ -230,10 +258,10 @@ def check_patterns(net: ReLUNet, sampling: Sampling, arith: Arithmetic, spec: Ke
                 valid[j] = decided
     kept = valid & verified
     if mode == "reverse-keys":  # each kept map's 128-bit key, from the words alone
-        distinct = int(np.unique(walks.reverse_maps(layers, acts, words, kept, spec, exact),
-                                 axis=0).shape[0])  # fmt: skip
+        keys = walks.reverse_maps(layers, acts, words, kept, spec, exact)
+        distinct = int(np.count_nonzero(sort_two(*words_to_columns(keys))[1]))
     else:
         distinct = _maps_distinct(maps, kept, exact)
     unverified = int(np.count_nonzero(~verified))
     compared = f"hash:{HASH_NAME}" if mode == "reverse-keys" else "rows"
-    return PatternCheck(valid, distinct, exact, unverified, n_faces, lps, tiles.size, compared)
+    return PatternCheck(valid, distinct, exact, unverified, n_faces, lps, tiles, compared)

@@ -32,6 +32,7 @@ from jax import lax
 from jax.sharding import Mesh, PartitionSpec
 
 from ..errors import InvalidInput
+from . import samplers
 from .group import DEDUPE_METHODS, group_codes, slot_dedupe, sort_dedupe
 from .keys import KeySpec, forward_outputs, forward_words, words_to_keys
 from .lattice import Arithmetic
@@ -119,8 +120,10 @@ def _cache_key(name, net, sampling: Sampling, arith: Arithmetic, *extra) -> tupl
             devs = tuple(d.id for d in e.devices.flat)
         else:
             rest.append(e)
+    # The draws' bits depend on JAX's threefry layout (:func:`.samplers.counter_bits_ok`).
+    layout = bool(jax.config.jax_threefry_partitionable)
     return (name, arith.activations, shapes, sampling.program, arith.precision,
-            arith.lattice_bits, devs, *rest)  # fmt: skip
+            arith.lattice_bits, devs, layout, *rest)  # fmt: skip
 
 
 def cached(builder):
@@ -216,6 +219,28 @@ def build_tiles(net, sampling: Sampling, arith: Arithmetic, words: bool) -> Call
 
     def fn(params, base_key, firsts):
         return lax.map(lambda b: one(params, base_key, b), firsts)
+
+    return jax.jit(fn)
+
+
+@cached
+def build_rows(net, sampling: Sampling, arith: Arithmetic, words: bool) -> Callable:
+    """Compile ``(params, base_key, blocks, rows) -> (coordinates, words, zeros)`` of single
+    samples (block ``blocks[i]``, row ``rows[i]`` within it; int32): :func:`build_tiles`'
+    values at those rows, drawn alone (:func:`.samplers.draw_rows`, where
+    :func:`.samplers.rows_drawable`), so finding a pattern's representative again costs its
+    own row, not its tile's 16,384; with ``words`` also whether a ReLU pre-activation was
+    exactly 0 on the way (else placeholders). Call inside :func:`x64_scope`."""
+    acts = arith.activations
+    dtype = DTYPES[arith.precision]
+
+    def fn(params, base_key, blocks, rows):
+        keys = jax.vmap(lambda b: jax.random.fold_in(base_key, b.astype(jnp.uint32)))(blocks)
+        c = samplers.draw_rows(sampling, keys, rows, arith.lattice_bits or 0, dtype)
+        if not words:
+            return c, jnp.zeros((1, 1), jnp.uint32), jnp.zeros(1, bool)
+        with jax.default_matmul_precision("highest"):
+            return c, *forward_words(params, acts, c, zeros=True)
 
     return jax.jit(fn)
 

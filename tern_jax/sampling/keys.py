@@ -146,9 +146,10 @@ def _affine(h: jax.Array, w: jax.Array, b: jax.Array) -> jax.Array:
     return z
 
 
-def forward_words(params: tuple, activations: tuple[str, ...], x: jax.Array) -> jax.Array:
+def forward_words(params: tuple, activations: tuple[str, ...], x: jax.Array, zeros: bool = False):
     """``pack_bits(forward_bits(params, activations, x))``: the walk of :mod:`tern_jax.forward`
-    with each layer's bits packed as soon as it is computed.
+    with each layer's bits packed as soon as it is computed. With ``zeros``, also whether
+    each row has a ReLU pre-activation exactly 0 (a (n,) bool; -0.0 counts).
 
     Runs of equal layers go through a ``lax.scan`` whose body packs before the next layer:
     XLA:CPU otherwise packs every layer at the end, keeping all pre-activations alive (tens of
@@ -157,6 +158,7 @@ def forward_words(params: tuple, activations: tuple[str, ...], x: jax.Array) -> 
     units = sum(int(p[0].shape[1]) for p, a in zip(params[:-1], activations) if a == "relu")
     words = max(1, -(-units // 32))
     out = jnp.zeros((x.shape[0], words), jnp.uint32)
+    zero = jnp.zeros(x.shape[0], bool)
     h, off = x, 0
     for i, j in _runs(params, activations, words):
         relu = activations[i] == "relu"
@@ -165,6 +167,7 @@ def forward_words(params: tuple, activations: tuple[str, ...], x: jax.Array) -> 
             z = _affine(h, w, b)
             if relu:
                 out = out | _pack_layer(z > 0, off, words)
+                zero = (zero | jnp.any(z == 0, axis=1)) if zeros else zero
                 off += z.shape[1]
             h = jnp.maximum(z, 0) if relu else z
             continue
@@ -174,19 +177,21 @@ def forward_words(params: tuple, activations: tuple[str, ...], x: jax.Array) -> 
         firsts = jnp.asarray([(off + (k - i) * m) // words for k in range(i, j)], jnp.uint32)
 
         def body(carry, layer, relu=relu, m=m):
-            h, out = carry
+            h, out, *zero = carry  # the zero flags are carried only when asked for
             w, b, first = layer
             z = h @ w + b
             if not relu:
-                return (z, out), None
+                return (z, out, *zero), None
             bits = (z > 0).reshape(z.shape[0], m // words, words).astype(jnp.uint32)
             shifts = (first + jnp.arange(m // words, dtype=jnp.uint32))[:, None]
             out = out | jnp.sum(bits << shifts, axis=1, dtype=jnp.uint32)
-            return (jnp.maximum(z, 0), out), None
+            zero = [zero[0] | jnp.any(z == 0, axis=1)] if zeros else []
+            return (jnp.maximum(z, 0), out, *zero), None
 
-        (h, out), _ = lax.scan(body, (h, out), (ws, bs, firsts))
+        (h, out, *rest), _ = lax.scan(body, (h, out, *([zero] if zeros else [])), (ws, bs, firsts))
+        zero = rest[0] if zeros else zero
         off += (j - i) * m if relu else 0
-    return out
+    return (out, zero) if zeros else out
 
 
 def _splitmix64(state: int) -> tuple[int, int]:

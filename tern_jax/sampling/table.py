@@ -68,7 +68,7 @@ def sample_hash(hi: np.ndarray, lo: np.ndarray | None) -> np.ndarray:
     return h
 
 
-def _sort_two(hi, lo):
+def sort_two(hi, lo):
     """The order sorting rows by (hi, lo), and the mask of each key's first row in it.
 
     Sorting by ``hi`` alone is ~2x faster than a two-key lexsort, and is enough unless two
@@ -175,7 +175,7 @@ class PatternTable:
         hi = np.concatenate([p[0] for p in parts])
         lo = np.concatenate([p[1] for p in parts]) if self.two_columns else None
         counts = np.concatenate([p[2] for p in parts])
-        order, new = _sort_two(hi, lo)
+        order, new = sort_two(hi, lo)
         starts = np.flatnonzero(new)
         self._counts = np.add.reduceat(counts[order], starts) if starts.size else counts[:0]
         self._hi = hi[order][starts]

@@ -105,13 +105,15 @@ def _masks(layers, activations, bits) -> list:
     return out
 
 
-def batches(a: np.ndarray, size: int = MAP_BATCH):
-    """Row batches of ``a``, padded with zeros to :func:`batch_size`."""
+def batches(a, size: int = MAP_BATCH):
+    """Row batches of ``a`` (a host or device array, batches alike), padded with zeros to
+    :func:`batch_size`."""
+    xp = jnp if isinstance(a, jax.Array) else np
     size = batch_size(a.shape[0], size)
     for s in range(0, max(a.shape[0], 1), size):
         part = a[s : s + size]
         pad = size - part.shape[0]
-        yield np.concatenate([part, np.zeros((pad, *part.shape[1:]), part.dtype)]) if pad else part
+        yield xp.concatenate([part, xp.zeros((pad, *part.shape[1:]), part.dtype)]) if pad else part
 
 
 def walk(layers, activations, coords, bits, xp=np):
@@ -262,8 +264,9 @@ def _walk_jit(layers, activations, coords, spec, mode, words):
 def walk_maps(layers, activations, coords, spec: KeySpec, mode, words=None):
     """Maps, face flags, pattern words and keys of all rows, batch by batch in float64 on
     device (XLA's dots share JAX's thread pool; numpy's multithreaded BLAS measured 10-30x
-    slower beside a busy JAX); ``mode`` as in :func:`_walk_jit`. ``words`` (the patterns'
-    masks) except in the encoded mode."""
+    slower beside a busy JAX); ``mode`` as in :func:`_walk_jit`. ``coords`` (exact in
+    float64) and ``words`` (the patterns' masks, except in the encoded mode) may be device
+    arrays; the results are on the host."""
     out = []
     if words is None:
         words = np.zeros((coords.shape[0], 1), np.uint32)
@@ -271,7 +274,8 @@ def walk_maps(layers, activations, coords, spec: KeySpec, mode, words=None):
         lay = _device_layers(layers)
         size = walk_rows(layers, coords.shape[1], mode)
         for cp, wp in zip(batches(coords, size), batches(words, size)):
-            res = _walk_jit(lay, tuple(activations), jnp.asarray(cp), spec, mode, jnp.asarray(wp))
+            cp = jnp.asarray(cp, jnp.float64)
+            res = _walk_jit(lay, tuple(activations), cp, spec, mode, jnp.asarray(wp))
             out.append([np.asarray(a) for a in res])
     n = coords.shape[0]
     return tuple(np.concatenate(parts)[:n] for parts in zip(*out))

@@ -1,0 +1,145 @@
+"""Single samples drawn again by their counters: the same numbers as the block draws.
+
+The engine draws lattice samples a block at a time (``jax.random.bits`` of a (4096, k)
+array per block key); the once-per-pattern check draws each representative's row alone
+(:func:`tern_jax.sampling.samplers.draw_rows`, our own threefry on the row's counters).
+Every test here compares the two against each other or against JAX's own draw.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import tern_jax as tj
+from tern_jax.sampling import device as dev
+from tern_jax.sampling import lattice, samplers, walks
+from tern_jax.sampling.keys import forward_words
+
+
+@pytest.mark.parametrize(("n", "k"), [(4096, 1), (4096, 2), (7, 3), (4096, 5), (64, 784)])
+def test_counter_bits_are_jax_random_bits(n, k):
+    key = jax.random.fold_in(jax.random.key(12), 345)
+    draw = samplers._lattice_draw(k)
+    ours = draw(key, n, jnp.uint32(0), 20, jnp.float32)
+    jaxs = samplers.lattice_coordinates(jax.random.bits(key, (n, k), jnp.uint32), 20, jnp.float32)
+    np.testing.assert_array_equal(np.asarray(ours), np.asarray(jaxs))
+    b1, b2 = samplers.threefry2x32(jnp.uint32(1), jnp.uint32(2), jnp.uint32(3), jnp.uint32(4))
+    # Threefry-2x32 (20 rounds) known-answer: JAX's primitive on the same words.
+    from jax.extend.random import threefry2x32_p
+
+    r1, r2 = threefry2x32_p.bind(*(jnp.full(1, v, jnp.uint32) for v in (1, 2, 3, 4)))
+    assert (int(b1), int(b2)) == (int(r1[0]), int(r2[0]))
+
+
+DOMAINS = [
+    (tj.Box([-1.0, 0.0, 2.0], [1.0, 0.5, 3.0]), 3),
+    (
+        tj.Plane(
+            origin=[0.0, 0.0, 0.0],
+            u=[1.0, 0.0, 1.0],
+            v=[0.0, 1.0, 0.0],
+            bounds=(-1.0, 1.0, -2.0, 2.0),
+        ),
+        3,
+    ),
+    (tj.Segment([0.0, 1.0], [2.0, -1.0]), 2),
+    (tj.Box(-1.0, 1.0), 40),
+]
+
+
+@pytest.mark.parametrize(("domain", "dim"), DOMAINS)
+@pytest.mark.parametrize("precision", ["float32", "float64"])
+def test_rows_drawn_alone_equal_their_tiles(domain, dim, precision):
+    rng = np.random.default_rng(dim)
+    dims = [dim, 16, 16, 1]
+    ws = [rng.integers(-1, 2, (a, b)) / 4 for a, b in itertools.pairwise(dims)]
+    bs = [rng.integers(-1, 2, b) / 4 for b in dims[1:]]
+    net = tj.ReLUNet.from_arrays(ws, bs, ["relu", "relu", "identity"])
+    sampling = samplers.resolve(domain, dim)
+    arith = lattice.plan(net, sampling, precision)
+    assert samplers.rows_drawable(sampling, dev.BLOCK)
+    tiles = dev.build_tiles(net, sampling, arith, True)
+    rows = dev.build_rows(net, sampling, arith, True)
+    with dev.x64_scope(arith.precision):
+        params, key = dev.device_params(arith), dev.seed_key(2**40 + 7)
+        firsts = np.zeros(dev.TILES_BATCH, np.int32)
+        firsts[:3] = np.array([0, 5, 31]) * dev.TILE_BLOCKS
+        coords, words = (np.asarray(a) for a in tiles(params, key, jnp.asarray(firsts)))
+        t = rng.integers(0, 3, 200)
+        r = rng.integers(0, dev.TILE, 200)
+        index = firsts[t].astype(np.int64) * dev.BLOCK + r
+        blocks, at = (jnp.asarray(a.astype(np.int32)) for a in np.divmod(index, dev.BLOCK))
+        c, w, zero = (np.asarray(a) for a in rows(params, key, blocks, at))
+    np.testing.assert_array_equal(c, coords[t, r])
+    np.testing.assert_array_equal(w, words[t, r])
+    assert zero.shape == (200,) and zero.dtype == bool
+
+
+def test_zero_flags_are_the_walks():
+    # Integer inputs make pre-activations exactly 0 often (faces, and units identically 0 on
+    # a region): the forward pass's flags must be the walk's zero check under its masks.
+    rng = np.random.default_rng(3)
+    dims = [3, 12, 12, 12, 1]
+    ws = [rng.integers(-1, 2, (a, b)).astype(float) for a, b in itertools.pairwise(dims)]
+    bs = [rng.integers(-1, 2, b).astype(float) for b in dims[1:]]
+    acts = ("relu", "relu", "relu", "identity")
+    x = rng.integers(-3, 4, (2000, 3)).astype(float)
+    with jax.enable_x64(True):
+        params = tuple((jnp.asarray(w), jnp.asarray(b)) for w, b in zip(ws, bs))
+        words, zero = forward_words(params, acts, jnp.asarray(x), zeros=True)
+        bits = walks.unpack_bits(np.asarray(words), 36)
+        want = walks.zero_rows(list(zip(ws, bs)), acts, x, bits, xp=np)
+        alone = forward_words(params, acts, jnp.asarray(x))
+    np.testing.assert_array_equal(np.asarray(zero), want)
+    assert 100 < int(np.count_nonzero(want)) < 2000
+    np.testing.assert_array_equal(np.asarray(words), np.asarray(alone))
+
+
+NETS = {
+    # exact path, encoded walk (integer network, three inputs)
+    "integer": (lambda: tj.random_network(3, [16, 16], weights="ternary", seed=4), {}),
+    # exact path, reverse walk (too many inputs to encode), faces decided on the host
+    "integer12": (lambda: tj.random_network(12, [16, 16], weights="ternary", seed=4), {}),
+    # general walk, maps as keys, the run's own zero flags (float64, 40 inputs)
+    "wide": (lambda: tj.random_network(40, [16, 16], weights="gaussian", seed=4), {}),
+    # general walk in float32, reverse mode, maps kept as rows
+    "float32": (
+        lambda: tj.random_network(2, [24, 24], weights="gaussian", seed=4),
+        {"precision": "float32"},
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(NETS))
+def test_representatives_drawn_alone_give_the_tiles_record(name, monkeypatch):
+    make, kw = NETS[name]
+    net = make()
+    alone = tj.count_regions(net, tj.Box(-1.0, 1.0), 1 << 15, seed=3, **kw)
+    monkeypatch.setattr(samplers, "rows_drawable", lambda *a: False)
+    tiled = tj.count_regions(net, tj.Box(-1.0, 1.0), 1 << 15, seed=3, **kw)
+    assert alone.execution["affine_recomputed_tiles"] == 0
+    assert tiled.execution["affine_recomputed_tiles"] >= 1
+    assert alone.affine["unverified"] == 0 and alone.distinct > 10
+    assert alone.figures() == tiled.figures()
+
+
+def test_without_the_partitionable_layout_the_tiles_are_drawn_again():
+    # JAX's other threefry layout splits the counters: rows cannot be drawn alone, the draw
+    # is JAX's own, and the check redraws tiles; the count still checks every pattern.
+    net = tj.random_network(3, [12, 12], weights="gaussian", seed=2)
+    sampling = samplers.resolve(tj.Box(-1.0, 1.0), 3)
+    with jax.threefry_partitionable(False):
+        assert not samplers.rows_drawable(sampling, dev.BLOCK)
+        key = jax.random.key(9)
+        got = samplers._lattice_draw(3)(key, 64, jnp.uint32(0), 23, jnp.float32)
+        want = samplers.lattice_coordinates(jax.random.bits(key, (64, 3), jnp.uint32), 23,
+                                            jnp.float32)  # fmt: skip
+        np.testing.assert_array_equal(np.asarray(got), np.asarray(want))
+        rec = tj.count_regions(net, tj.Box(-1.0, 1.0), 1 << 14, seed=0)
+    assert rec.execution["affine_recomputed_tiles"] >= 1
+    assert rec.affine["unverified"] == 0 and rec.affine_distinct == rec.distinct > 10
