@@ -260,6 +260,7 @@ def test_encoding_base_refuses_what_float64_cannot_hold():
     (3, [16, 16], ["relu", "relu"], 1),
     (6, [12, 12, 12], ["relu", "identity", "relu"], 2),
     (64, [16, 16], ["relu", "relu"], 1),
+    (24, [8, 8, 8], ["relu", "identity", "relu"], 3),  # through v_1, several outputs
 ])  # fmt: skip
 def test_reverse_walk_equals_the_forward_walk(k, widths, acts, outputs, monkeypatch):
     # Real weights take the general walk: by default in reverse mode (one column per output
@@ -328,3 +329,30 @@ def test_reverse_keys_merge_equal_maps_off_the_exact_path(monkeypatch):
     for f in figures:
         f["affine"].pop("maps_compared")
     assert figures[0] == figures[1]
+
+
+def test_maps_through_the_first_layer_part_patterns_as_the_maps_do():
+    # Rows (v_1, c - b_1 . v_1) must be equal exactly when the maps (G, c) are, whenever W_1
+    # is injective: every pattern of a small integer network, where many maps coincide.
+    from tern_jax.sampling import walks
+
+    rng = np.random.default_rng(8)
+    dims = [6, 4, 5, 2]
+    while True:
+        ws = [rng.integers(-1, 2, (a, b)).astype(float) for a, b in itertools.pairwise(dims)]
+        if np.linalg.matrix_rank(ws[0]) == 4:
+            break
+    bs = [rng.integers(-2, 3, b).astype(float) for b in dims[1:]]
+    layers, acts = list(zip(ws, bs)), ("relu", "relu", "identity")
+    assert walks.first_layer_injective(layers)
+    bits = np.array(list(itertools.product([False, True], repeat=9)))
+
+    def classes(rows):
+        _, inverse = np.unique(rows + 0.0, axis=0, return_inverse=True)
+        return {tuple(np.flatnonzero(inverse == c)) for c in range(inverse.max() + 1)}
+
+    maps = walks.walk_reverse(layers, acts, bits, False, xp=np)
+    through = walks.walk_reverse(layers, acts, bits, True, xp=np)
+    assert through.shape[1] == 4 * 2 + 2 < maps.shape[1]
+    assert 10 < len(classes(maps)) < len(bits)
+    assert classes(through) == classes(maps)
