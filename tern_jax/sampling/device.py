@@ -120,7 +120,7 @@ def _cache_key(name, net, sampling: Sampling, arith: Arithmetic, *extra) -> tupl
             devs = tuple(d.id for d in e.devices.flat)
         else:
             rest.append(e)
-    # The draws' bits depend on JAX's threefry layout (:func:`.samplers.counter_bits_ok`).
+    # A normal law's draws follow JAX's threefry layout setting (lattice draws do not).
     layout = bool(jax.config.jax_threefry_partitionable)
     return (name, arith.activations, shapes, sampling.program, arith.precision,
             arith.lattice_bits, devs, layout, *rest)  # fmt: skip

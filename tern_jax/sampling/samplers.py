@@ -10,8 +10,9 @@ so a domain far from the origin costs no precision: ``x`` itself is never formed
 Laws:
 
 - ``lattice`` (Box, Plane, Segment: uniform): ``c = t / 2**(m + 1)`` with ``t = 2 k + 1`` and
-  ``k`` uniform in ``[0, 2**m)`` from the key bits, i.e. the centres of a grid of ``2**m``
-  cells per coordinate. The device draws the odd integers ``t`` (exact in float32 for
+  ``k`` uniform in ``[0, 2**m)`` from the key bits (threefry of each coordinate's own
+  counter, :func:`counter_bits`, so one sample can be drawn again alone), i.e. the centres
+  of a grid of ``2**m`` cells per coordinate. The device draws the odd integers ``t`` (exact in float32 for
   m <= 23) and the scale ``2**-(m + 1)`` goes into the folded first layer. Every sample sits at
   least half a cell away from any grid line, so it never lands on a breakpoint of an integer
   network whose pieces the grid resolves; with m = 23 these are today's (and the earlier
@@ -94,45 +95,46 @@ def _exact(a) -> Dyadic:
 
 def _lattice_draw(k: int) -> Draw:
     def draw(key, n, first_index, m, dtype):
-        if not counter_bits_ok(n, k):
+        if not counters_fit(n, k):
             return lattice_coordinates(jax.random.bits(key, (n, k), jnp.uint32), m, dtype)
         flat = jnp.arange(n * k, dtype=jnp.uint32).reshape(n, k)
-        return lattice_coordinates(_counter_bits(jax.random.key_data(key), flat), m, dtype)
+        return lattice_coordinates(counter_bits(jax.random.key_data(key), flat), m, dtype)
 
     return draw
 
 
-ROWS_MAX_COUNTER = 2**32  # row draws address the block's bits by 32-bit counters
+MAX_COUNTERS = 2**32  # a block's draws are addressed by 32-bit counters
 
 
-def counter_bits_ok(n: int, k: int) -> bool:
-    """Are ``jax.random.bits(key, (n, k), uint32)``'s bits :func:`_counter_bits` of their
-    flat indices? With JAX's partitionable threefry (each element's bits are threefry of its
-    own flat index, not of a split counter range) and flat indices below 2^32."""
-    return bool(jax.config.jax_threefry_partitionable) and n * k <= ROWS_MAX_COUNTER
+def counters_fit(n: int, k: int) -> bool:
+    """Do the flat indices of an (n, k) draw fit the 32-bit counters of :func:`counter_bits`?
+    (Beyond, at a million coordinates and more, ``jax.random.bits`` draws the block.)"""
+    return n * k <= MAX_COUNTERS
 
 
-def _counter_bits(key_data: jax.Array, flat: jax.Array) -> jax.Array:
-    """``jax.random.bits``' uint32 words at flat indices ``flat`` of keys ``key_data`` (two
-    uint32 words in the last axis, broadcasting against ``flat``)."""
+def counter_bits(key_data: jax.Array, flat: jax.Array) -> jax.Array:
+    """The lattice law's uint32 words: threefry-2x32 of counter (0, ``flat``) under key
+    ``key_data`` (two uint32 words in the last axis, broadcasting against ``flat``), its two
+    output words XORed. Element (i, j) of a block of n rows has ``flat = i k + j``, so a
+    single row can be drawn alone (:func:`draw_rows`). This is what ``jax.random.bits(key,
+    (n, k), uint32)`` gives with JAX's default (partitionable) threefry, and the draw keeps
+    it whatever that setting: records do not depend on it (the tests compare the two)."""
     b1, b2 = threefry2x32(key_data[..., 0:1], key_data[..., 1:2], jnp.zeros_like(flat), flat)
     return b1 ^ b2
 
 
 def rows_drawable(sampling: Sampling, block: int) -> bool:
     """Can :func:`draw_rows` give single rows of this sampler's ``block``-row draws?"""
-    return sampling.law == LATTICE and counter_bits_ok(block, sampling.coords)
+    return sampling.law == LATTICE and counters_fit(block, sampling.coords)
 
 
 def draw_rows(sampling: Sampling, keys: jax.Array, rows: jax.Array, m: int, dtype) -> jax.Array:
     """Rows ``rows`` (uint32, within their blocks) of the lattice draws of blocks whose keys
     are ``keys`` (one per row): equal to ``draw(key, n, ...)[row]`` without drawing the
-    block's other rows. ``jax.random.bits(key, (n, k))`` holds at (row, j) the two threefry
-    words of counter (0, row k + j), XORed (:func:`rows_drawable` says when that holds; the
-    tests compare the two draws)."""
+    block's other rows (where :func:`rows_drawable`)."""
     k = sampling.coords
     flat = rows.astype(jnp.uint32)[:, None] * jnp.uint32(k) + jnp.arange(k, dtype=jnp.uint32)
-    return lattice_coordinates(_counter_bits(jax.random.key_data(keys), flat), m, dtype)
+    return lattice_coordinates(counter_bits(jax.random.key_data(keys), flat), m, dtype)
 
 
 _ROTATIONS = ((13, 15, 26, 6), (17, 29, 16, 24))
