@@ -120,7 +120,7 @@ def tiled_forward(net: tj.ReLUNet, domain, n: int, chunk: int):
     steps = -(-n // (per_step * dev.BLOCK))
 
     def run():
-        outs = [step(params, key, np.int32(s * per_step)) for s in range(steps)]
+        outs = [step(params, key, np.int32(s * per_step), ()) for s in range(steps)]
         jax.block_until_ready(outs)
 
     return run

@@ -49,6 +49,7 @@ DOMAINS = [
     ),
     (tj.Segment([0.0, 1.0], [2.0, -1.0]), 2),
     (tj.Box(-1.0, 1.0), 40),
+    (tj.Points(np.random.default_rng(0).normal(size=(50, 5))), 5),  # sample i: point i mod 50
 ]
 
 
@@ -69,12 +70,13 @@ def test_rows_drawn_alone_equal_their_tiles(domain, dim, precision):
         params, key = dev.device_params(arith), dev.seed_key(2**40 + 7)
         firsts = np.zeros(dev.TILES_BATCH, np.int32)
         firsts[:3] = np.array([0, 5, 31]) * dev.TILE_BLOCKS
-        coords, words = (np.asarray(a) for a in tiles(params, key, jnp.asarray(firsts)))
+        data = sampling.device_data(dev.DTYPES[arith.precision])
+        coords, words = (np.asarray(a) for a in tiles(params, key, jnp.asarray(firsts), data))
         t = rng.integers(0, 3, 200)
         r = rng.integers(0, dev.TILE, 200)
         index = firsts[t].astype(np.int64) * dev.BLOCK + r
         blocks, at = (jnp.asarray(a.astype(np.int32)) for a in np.divmod(index, dev.BLOCK))
-        c, w, zero = (np.asarray(a) for a in rows(params, key, blocks, at))
+        c, w, zero = (np.asarray(a) for a in rows(params, key, blocks, at, data))
     np.testing.assert_array_equal(c, coords[t, r])
     np.testing.assert_array_equal(w, words[t, r])
     assert zero.shape == (200,) and zero.dtype == bool
@@ -115,17 +117,29 @@ NETS = {
 }
 
 
-@pytest.mark.parametrize("name", sorted(NETS))
+DATA = np.random.default_rng(7).uniform(-1, 1, size=(3000, 12))
+
+
+@pytest.mark.parametrize("name", [*sorted(NETS), "points"])
 def test_representatives_drawn_alone_give_the_tiles_record(name, monkeypatch):
-    make, kw = NETS[name]
+    make, kw = NETS["integer12" if name == "points" else name]
     net = make()
-    alone = tj.count_regions(net, tj.Box(-1.0, 1.0), 1 << 15, seed=3, **kw)
+    dom = tj.Points(DATA) if name == "points" else tj.Box(-1.0, 1.0)
+    alone = tj.count_regions(net, dom, 1 << 15, seed=3, **kw)
     monkeypatch.setattr(samplers, "rows_drawable", lambda *a: False)
-    tiled = tj.count_regions(net, tj.Box(-1.0, 1.0), 1 << 15, seed=3, **kw)
+    tiled = tj.count_regions(net, dom, 1 << 15, seed=3, **kw)
     assert alone.execution["affine_recomputed_tiles"] == 0
     assert tiled.execution["affine_recomputed_tiles"] >= 1
     assert alone.affine["unverified"] == 0 and alone.distinct > 10
     assert alone.figures() == tiled.figures()
+
+
+def test_points_in_balls_are_drawn_again_by_tiles():
+    net = tj.random_network(12, [16, 16], weights="ternary", seed=4)
+    dom = tj.Points(DATA, radius=0.01)
+    assert not samplers.rows_drawable(samplers.resolve(dom, 12), dev.BLOCK)
+    rec = tj.count_regions(net, dom, 1 << 14, seed=0)
+    assert rec.execution["affine_recomputed_tiles"] >= 1 and rec.affine["unverified"] == 0
 
 
 def test_lattice_draws_do_not_depend_on_jax_threefry_layout():
@@ -145,3 +159,22 @@ def test_lattice_draws_do_not_depend_on_jax_threefry_layout():
         again = tj.count_regions(net, tj.Box(-1.0, 1.0), 1 << 14, seed=0)
     assert again.execution["affine_recomputed_tiles"] == 0 and again.affine["unverified"] == 0
     assert again.figures() == rec.figures() and rec.distinct > 10
+
+
+def test_data_points_are_an_argument_not_a_constant(monkeypatch):
+    # Two data sets of one shape: one compiled program serves both, and each count is the
+    # number of distinct patterns of its own points (numpy's forward pass, N = M, radius 0).
+    from tern_jax.forward import pattern_bits
+
+    monkeypatch.setattr(dev, "_STEP_CACHE", {})
+    net = tj.random_network(6, [10, 10], weights="ternary", seed=1)
+    rng = np.random.default_rng(11)
+    counts = []
+    for _ in range(2):
+        data = rng.integers(-2, 3, size=(5000, 6)).astype(float)
+        params = list(zip(net.weights, net.biases))
+        truth = np.unique(pattern_bits(params, net.activations, data), axis=0).shape[0]
+        rec = tj.count_regions(net, tj.Points(data), 5000, seed=0)
+        assert rec.distinct == truth
+        counts.append(len(dev._STEP_CACHE))
+    assert counts[1] == counts[0] >= 2  # the step and the check's row draw, built once

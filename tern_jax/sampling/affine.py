@@ -112,11 +112,12 @@ def _representatives(net, sampling, arith, seed, reps, rows: int, words: bool):
     fn = dev.build_rows(net, sampling, arith, words)
     with dev.x64_scope(arith.precision):
         params, key = dev.device_params(arith), dev.seed_key(seed)
+        data = sampling.device_data(dev.DTYPES[arith.precision])
         for s in range(0, reps.size, rows):
             sel = np.arange(s, min(s + rows, reps.size))
             blocks, at = np.zeros((2, walks.padded(sel.size)), np.int32)  # few compilations
             blocks[: sel.size], at[: sel.size] = np.divmod(reps[sel], dev.BLOCK)
-            c, w, z = fn(params, key, jnp.asarray(blocks), jnp.asarray(at))
+            c, w, z = fn(params, key, jnp.asarray(blocks), jnp.asarray(at), data)
             n = sel.size
             yield (sel, c[:n], w[:n], z[:n]) if words else (sel, c[:n], None, None)
 
@@ -140,11 +141,12 @@ def _from_tiles(net, sampling, arith, seed, reps, rows: int, words: bool):
 
     with dev.x64_scope(arith.precision), jax.default_matmul_precision("highest"):
         params, key = dev.device_params(arith), dev.seed_key(seed)
+        data = sampling.device_data(dev.DTYPES[arith.precision])
         for i, s in enumerate(range(0, tiles.size, dev.TILES_BATCH)):
             part = tiles[s : s + dev.TILES_BATCH]
             firsts = np.zeros(dev.TILES_BATCH, np.int32)  # fixed batch: one compilation
             firsts[: part.size] = part * dev.TILE_BLOCKS
-            drawn = fn(params, key, jnp.asarray(firsts))[0]
+            drawn = fn(params, key, jnp.asarray(firsts), data)[0]
             in_batch = by_tile[edges[i] : edges[i + 1]]  # the reps in these tiles
             for c in range(0, in_batch.size, rows):
                 sel = in_batch[c : c + rows]

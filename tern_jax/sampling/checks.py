@@ -32,7 +32,9 @@ def block_coordinates(net, sampling, arith: Arithmetic, seed: int, block: int) -
     with dev.x64_scope(arith.precision):
         firsts = np.zeros(dev.TILES_BATCH, np.int32)
         firsts[0] = tile
-        c = np.asarray(fn(dev.device_params(arith), dev.seed_key(seed), jnp.asarray(firsts))[0])
+        data = sampling.device_data(dev.DTYPES[arith.precision])
+        c = np.asarray(fn(dev.device_params(arith), dev.seed_key(seed), jnp.asarray(firsts),
+                          data)[0])  # fmt: skip
     start = (block - tile) * dev.BLOCK
     return c[0, start : start + dev.BLOCK].astype(np.float64)
 

@@ -75,22 +75,24 @@ def device_params(arith: Arithmetic) -> tuple:
     return tuple((jnp.asarray(w, dt), jnp.asarray(b, dt)) for w, b in arith.layers)
 
 
-def tile_coordinates(sampling: Sampling, base_key, first_block, m: int | None, dtype):
-    """Sample coordinates of the ``TILE`` rows from ``first_block`` on, block by block."""
+def tile_coordinates(sampling: Sampling, base_key, first_block, m: int | None, dtype,
+                     data: tuple = ()):  # fmt: skip
+    """Sample coordinates of the ``TILE`` rows from ``first_block`` on, block by block
+    (``data``: :meth:`.samplers.Sampling.device_data`)."""
     blocks = first_block + jnp.arange(TILE_BLOCKS, dtype=jnp.int32)
 
     def one(block):
         key = jax.random.fold_in(base_key, block.astype(jnp.uint32))
         first = block.astype(jnp.uint32) * jnp.uint32(BLOCK)
-        return sampling.draw(key, BLOCK, first, m or 0, dtype)
+        return sampling.draw(key, BLOCK, first, m or 0, dtype, data)
 
     return jax.vmap(one)(blocks).reshape(TILE, sampling.coords)
 
 
-def _tile_words(sampling, arith, acts, params, base_key, first_block):
+def _tile_words(sampling, arith, acts, params, base_key, first_block, data):
     """Packed pattern words (TILE, W) of the tile starting at ``first_block``."""
     c = tile_coordinates(sampling, base_key, first_block, arith.lattice_bits,
-                         DTYPES[arith.precision])  # fmt: skip
+                         DTYPES[arith.precision], data)  # fmt: skip
     with jax.default_matmul_precision("highest"):
         return forward_words(params, acts, c)
 
@@ -158,8 +160,9 @@ def build_step(
 ) -> Callable:  # fmt: skip
     """Compile one data-parallel step.
 
-    The returned function takes ``(params, base_key, bounds)`` where ``params`` come from
-    :func:`device_params` and ``bounds`` is :func:`step_bounds`' int32 array (n_full, tail,
+    The returned function takes ``(params, base_key, bounds, data)`` where ``params`` come
+    from :func:`device_params`, ``data`` from :meth:`.samplers.Sampling.device_data` and
+    ``bounds`` is :func:`step_bounds`' int32 array (n_full, tail,
     block_end, start): device d takes the blocks from ``start + d * blocks_per_device`` on
     (see :func:`_valid_rows` for the rest); call it inside :func:`x64_scope`. It returns
     ``(keys, counts, rows)``: (num_devices * blocks_per_device * BLOCK, words) uint32, int32
@@ -171,16 +174,17 @@ def build_step(
     acts = arith.activations
     tiles = blocks_per_device // TILE_BLOCKS
 
-    def tile_keys(params, base_key, bounds, first_block):
-        words = _tile_words(sampling, arith, acts, params, base_key, first_block)
+    def tile_keys(params, base_key, bounds, data, first_block):
+        words = _tile_words(sampling, arith, acts, params, base_key, first_block, data)
         # Hashing inside the loop keeps the stacked loop output at 4 words a row instead of
         # all W pattern words (worth ~5% of a forward pass at 512 bits on CPU).
         return words_to_keys(spec, words), _valid_rows(first_block, bounds)
 
-    def per_device(params, base_key, bounds):
+    def per_device(params, base_key, bounds, data):
         first = bounds[3] + lax.axis_index(AXIS).astype(jnp.int32) * blocks_per_device
         firsts = first + TILE_BLOCKS * jnp.arange(tiles, dtype=jnp.int32)
-        keys, weight = lax.map(functools.partial(tile_keys, params, base_key, bounds), firsts)
+        tile = functools.partial(tile_keys, params, base_key, bounds, data)
+        keys, weight = lax.map(tile, firsts)
         keys = keys.reshape(-1, spec.words)
         codes = group_codes(spec, keys)
         if dedupe == "slots":  # one table over the whole chunk (measured: best on CPU)
@@ -196,14 +200,14 @@ def build_step(
         return keys.reshape(-1, spec.words), counts.reshape(-1), rows.reshape(-1)
 
     rep, sharded = PartitionSpec(), PartitionSpec(AXIS)
-    fn = jax.shard_map(per_device, mesh=mesh, in_specs=(rep, rep, rep),
+    fn = jax.shard_map(per_device, mesh=mesh, in_specs=(rep, rep, rep, rep),
                        out_specs=(sharded, sharded, sharded), check_vma=False)  # fmt: skip
     return jax.jit(fn)
 
 
 @cached
 def build_tiles(net, sampling: Sampling, arith: Arithmetic, words: bool) -> Callable:
-    """Compile ``(params, base_key, first_blocks) -> (coordinates, words)`` of whole tiles:
+    """Compile ``(params, base_key, first_blocks, data) -> (coordinates, words)`` of whole tiles:
     (len, TILE, coords) in the device's float type and, when ``words``, the pattern words
     (len, TILE, W) computed exactly as in :func:`build_step` (else a placeholder). Call
     inside :func:`x64_scope`; used once per distinct pattern, to find its representative
@@ -211,21 +215,21 @@ def build_tiles(net, sampling: Sampling, arith: Arithmetic, words: bool) -> Call
     acts = arith.activations
     dtype = DTYPES[arith.precision]
 
-    def one(params, base_key, first_block):
-        c = tile_coordinates(sampling, base_key, first_block, arith.lattice_bits, dtype)
+    def one(params, base_key, data, first_block):
+        c = tile_coordinates(sampling, base_key, first_block, arith.lattice_bits, dtype, data)
         if not words:
             return c, jnp.zeros((1, 1), jnp.uint32)
-        return c, _tile_words(sampling, arith, acts, params, base_key, first_block)
+        return c, _tile_words(sampling, arith, acts, params, base_key, first_block, data)
 
-    def fn(params, base_key, firsts):
-        return lax.map(lambda b: one(params, base_key, b), firsts)
+    def fn(params, base_key, firsts, data):
+        return lax.map(lambda b: one(params, base_key, data, b), firsts)
 
     return jax.jit(fn)
 
 
 @cached
 def build_rows(net, sampling: Sampling, arith: Arithmetic, words: bool) -> Callable:
-    """Compile ``(params, base_key, blocks, rows) -> (coordinates, words, zeros)`` of single
+    """Compile ``(params, base_key, blocks, rows, data) -> (coordinates, words, zeros)`` of single
     samples (block ``blocks[i]``, row ``rows[i]`` within it; int32): :func:`build_tiles`'
     values at those rows, drawn alone (:func:`.samplers.draw_rows`, where
     :func:`.samplers.rows_drawable`), so finding a pattern's representative again costs its
@@ -234,9 +238,12 @@ def build_rows(net, sampling: Sampling, arith: Arithmetic, words: bool) -> Calla
     acts = arith.activations
     dtype = DTYPES[arith.precision]
 
-    def fn(params, base_key, blocks, rows):
-        keys = jax.vmap(lambda b: jax.random.fold_in(base_key, b.astype(jnp.uint32)))(blocks)
-        c = samplers.draw_rows(sampling, keys, rows, arith.lattice_bits or 0, dtype)
+    def fn(params, base_key, blocks, rows, data):
+        blocks = blocks.astype(jnp.uint32)
+        keys = jax.vmap(lambda b: jax.random.fold_in(base_key, b))(blocks)
+        first = blocks * jnp.uint32(BLOCK)  # as the block draw has it (uint32)
+        m = arith.lattice_bits or 0
+        c = samplers.draw_rows(sampling, keys, rows, first, m, dtype, data)
         if not words:
             return c, jnp.zeros((1, 1), jnp.uint32), jnp.zeros(1, bool)
         with jax.default_matmul_precision("highest"):
@@ -253,18 +260,19 @@ def build_forward_step(net, sampling: Sampling, arith: Arithmetic, blocks_per_de
     acts = arith.activations
     tiles = blocks_per_device // TILE_BLOCKS
 
-    def tile(params, base_key, first_block):
-        c = tile_coordinates(sampling, base_key, first_block, arith.lattice_bits, jnp.float32)
+    def tile(params, base_key, data, first_block):
+        c = tile_coordinates(sampling, base_key, first_block, arith.lattice_bits, jnp.float32,
+                             data)  # fmt: skip
         return jnp.sum(forward_outputs(params, acts, c))
 
-    def per_device(params, base_key, start):
+    def per_device(params, base_key, start, data):
         first = start + lax.axis_index(AXIS).astype(jnp.int32) * blocks_per_device
         firsts = first + TILE_BLOCKS * jnp.arange(tiles, dtype=jnp.int32)
-        sums = lax.map(functools.partial(tile, params, base_key), firsts)
+        sums = lax.map(functools.partial(tile, params, base_key, data), firsts)
         return jnp.sum(sums).reshape(1)
 
     rep, sharded = PartitionSpec(), PartitionSpec(AXIS)
-    fn = jax.shard_map(per_device, mesh=mesh, in_specs=(rep, rep, rep),
+    fn = jax.shard_map(per_device, mesh=mesh, in_specs=(rep, rep, rep, rep),
                        out_specs=sharded, check_vma=False)  # fmt: skip
     return jax.jit(fn)
 
@@ -282,8 +290,10 @@ def sample_coordinates(sampling: Sampling, seed: int, n: int, m: int | None) -> 
     ``x = offset + c @ scale``."""
     base_key = seed_key(seed)
     with x64_scope("float64"):
-        draw = jax.jit(lambda b: tile_coordinates(sampling, base_key, b, m, jnp.float64))
-        tiles = [np.asarray(draw(jnp.int32(b))) for b in range(0, -(-n // BLOCK), TILE_BLOCKS)]
+        data = sampling.device_data(jnp.float64)
+        draw = jax.jit(lambda b, d: tile_coordinates(sampling, base_key, b, m, jnp.float64, d))
+        tiles = [np.asarray(draw(jnp.int32(b), data))
+                 for b in range(0, -(-n // BLOCK), TILE_BLOCKS)]  # fmt: skip
     c = np.concatenate(tiles, axis=0)[:n]
     return c * 2.0 ** -(m + 1) if m is not None else c
 

@@ -205,6 +205,7 @@ def _stream_steps(plan, table, start, path, checkpoint_every, progress, stop_aft
         step = dev.build_step(plan.net, plan.sampling, plan.arith, plan.spec,
                               plan.blocks_per_device, plan.mesh, plan.dedupe)  # fmt: skip
     params = dev.device_params(plan.arith)
+    data = plan.sampling.device_data(dev.DTYPES[plan.arith.precision])
     base_key = dev.seed_key(plan.seed)
     bar = tqdm(total=plan.rows_in(lo, hi), initial=plan.rows_in(lo, start), unit="samples",
                unit_scale=True, disable=not progress, leave=False)  # fmt: skip
@@ -217,7 +218,7 @@ def _stream_steps(plan, table, start, path, checkpoint_every, progress, stop_aft
             nxt = None
             if b < hi and (stop_after is None or steps_done < stop_after):
                 bounds = dev.step_bounds(plan.n, hi, b)
-                nxt = (step(params, base_key, bounds), b, min(b + plan.per_step, hi))
+                nxt = (step(params, base_key, bounds, data), b, min(b + plan.per_step, hi))
                 b = nxt[2]
                 steps_done += 1
             if in_flight is not None:

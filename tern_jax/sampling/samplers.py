@@ -12,13 +12,14 @@ Laws:
 - ``lattice`` (Box, Plane, Segment: uniform): ``c = t / 2**(m + 1)`` with ``t = 2 k + 1`` and
   ``k`` uniform in ``[0, 2**m)`` from the key bits (threefry of each coordinate's own
   counter, :func:`counter_bits`, so one sample can be drawn again alone), i.e. the centres
-  of a grid of ``2**m`` cells per coordinate. The device draws the odd integers ``t`` (exact in float32 for
-  m <= 23) and the scale ``2**-(m + 1)`` goes into the folded first layer. Every sample sits at
-  least half a cell away from any grid line, so it never lands on a breakpoint of an integer
-  network whose pieces the grid resolves; with m = 23 these are today's (and the earlier
-  float32 sampler's) points.
+  of a grid of ``2**m`` cells per coordinate. The device draws the odd integers ``t`` (exact
+  in float32 for m <= 23) and the scale ``2**-(m + 1)`` goes into the folded first layer.
+  Every sample sits at least half a cell away from any grid line, so it never lands on a
+  breakpoint of an integer network whose pieces the grid resolves; with m = 23 these are
+  today's (and the earlier float32 sampler's) points.
+- ``points`` (Points): ``c = x``, a data point (an argument of the compiled programs, not a
+  constant in them), moved uniformly inside a ball when asked.
 - ``normal`` (Gaussian): ``c ~ N(0, I)`` in the forward pass's float type.
-- ``points`` (Points): ``c = x``, a data point, moved uniformly inside a ball when asked.
 
 The engine calls ``draw`` once per canonical block of 4096 rows with ``fold_in(seed_key,
 block)``, so sample i depends only on (seed, i). A sampled count is about the regions with
@@ -29,6 +30,7 @@ total.
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Callable
 
 import jax
@@ -45,13 +47,24 @@ LATTICE, NORMAL, POINTS = "lattice", "normal", "points"
 # lie, so a count there would describe the rounding rather than the network.
 MAX_COORDINATE = 2.0**52
 
-# draw(key, n, first_index, m, dtype) -> (n, coords) coordinates in dtype.
-Draw = Callable[[jax.Array, int, jax.Array, int, object], jax.Array]
+# draw(key, n, first_index, m, dtype, data) -> (n, coords) coordinates in dtype; ``data`` is
+# :attr:`Sampling.data` on device, passed in (not baked into the compiled program).
+Draw = Callable[[jax.Array, int, jax.Array, int, object, tuple], jax.Array]
+# redraw(keys, rows, first_index, m, dtype, data) -> (r, coords): row rows[i] of the draw of
+# the block with key keys[i] and first sample first_index[i] (uint32), drawn alone.
+Redraw = Callable[[jax.Array, jax.Array, jax.Array, int, object, tuple], jax.Array]
 
 
 def open_uniform(key: jax.Array, shape: tuple[int, ...], dtype=jnp.float32) -> jax.Array:
-    """Uniform on (0, 1) at the centres of a 2^-23 grid: (k + 1/2) 2^-23 (never 0 or 1)."""
-    k = jax.random.bits(key, shape, jnp.uint32) >> jnp.uint32(9)
+    """Uniform on (0, 1) at the centres of a 2^-23 grid: (k + 1/2) 2^-23 (never 0 or 1), from
+    the lattice law's bits (:func:`counter_bits`): the lattice draw with m = 23."""
+    size = math.prod(shape)
+    if counters_fit(size, 1):
+        flat = jnp.arange(size, dtype=jnp.uint32).reshape(shape)
+        bits = counter_bits(jax.random.key_data(key), flat)
+    else:
+        bits = jax.random.bits(key, shape, jnp.uint32)
+    k = bits >> jnp.uint32(9)
     return (k.astype(dtype) + 0.5) * 2.0**-23
 
 
@@ -78,15 +91,28 @@ class Sampling:
     scale: Dyadic = dataclasses.field(compare=False, repr=False)
     diagonal: bool
     draw: Draw = dataclasses.field(compare=False, repr=False)
+    redraw: Redraw | None = dataclasses.field(default=None, compare=False, repr=False)
+    data: np.ndarray | None = dataclasses.field(default=None, compare=False, repr=False)
+    _on_device: dict = dataclasses.field(default_factory=dict, compare=False, repr=False)
 
     @property
     def program(self) -> tuple:
         """What the compiled sampler depends on: the law and shape (the domain's numbers are
-        folded into the parameters), and a points law's data."""
+        folded into the parameters, a points law's data is an argument)."""
         if self.law == POINTS:
             d = self.description
-            return (self.law, self.coords, d["data_sha256"], d["num_points"], d["radius"])
+            return (self.law, self.coords, d["num_points"], d["radius"] > 0)
         return (self.law, self.coords)
+
+    def device_data(self, dtype) -> tuple:
+        """The draws' ``data`` argument: () or (the points as a ``dtype`` device array,),
+        copied to the device once per sampler (a run's steps and its check share it)."""
+        if self.data is None:
+            return ()
+        name = jnp.dtype(dtype).name
+        if name not in self._on_device:
+            self._on_device[name] = jnp.asarray(self.data, dtype)
+        return (self._on_device[name],)
 
 
 def _exact(a) -> Dyadic:
@@ -94,7 +120,7 @@ def _exact(a) -> Dyadic:
 
 
 def _lattice_draw(k: int) -> Draw:
-    def draw(key, n, first_index, m, dtype):
+    def draw(key, n, first_index, m, dtype, data=()):
         if not counters_fit(n, k):
             return lattice_coordinates(jax.random.bits(key, (n, k), jnp.uint32), m, dtype)
         flat = jnp.arange(n * k, dtype=jnp.uint32).reshape(n, k)
@@ -124,17 +150,27 @@ def counter_bits(key_data: jax.Array, flat: jax.Array) -> jax.Array:
 
 
 def rows_drawable(sampling: Sampling, block: int) -> bool:
-    """Can :func:`draw_rows` give single rows of this sampler's ``block``-row draws?"""
-    return sampling.law == LATTICE and counters_fit(block, sampling.coords)
+    """Can :func:`draw_rows` give single rows of this sampler's ``block``-row draws? Lattice
+    draws whose counters fit, and data points without a ball around them."""
+    if sampling.law == LATTICE and not counters_fit(block, sampling.coords):
+        return False
+    return sampling.redraw is not None
 
 
-def draw_rows(sampling: Sampling, keys: jax.Array, rows: jax.Array, m: int, dtype) -> jax.Array:
-    """Rows ``rows`` (uint32, within their blocks) of the lattice draws of blocks whose keys
-    are ``keys`` (one per row): equal to ``draw(key, n, ...)[row]`` without drawing the
-    block's other rows (where :func:`rows_drawable`)."""
-    k = sampling.coords
-    flat = rows.astype(jnp.uint32)[:, None] * jnp.uint32(k) + jnp.arange(k, dtype=jnp.uint32)
-    return lattice_coordinates(counter_bits(jax.random.key_data(keys), flat), m, dtype)
+def draw_rows(sampling: Sampling, keys, rows, first_index, m: int, dtype, data=()) -> jax.Array:
+    """Rows ``rows`` (uint32, within their blocks) of the draws of blocks whose keys are
+    ``keys`` and whose first sample is ``first_index`` (one of each per row): equal to
+    ``draw(key, n, first_index, ...)[row]`` without drawing the block's other rows (where
+    :func:`rows_drawable`; the tests compare the two)."""
+    return sampling.redraw(keys, rows.astype(jnp.uint32), first_index, m, dtype, data)
+
+
+def _lattice_redraw(k: int) -> Redraw:
+    def redraw(keys, rows, first_index, m, dtype, data=()):
+        flat = rows[:, None] * jnp.uint32(k) + jnp.arange(k, dtype=jnp.uint32)
+        return lattice_coordinates(counter_bits(jax.random.key_data(keys), flat), m, dtype)
+
+    return redraw
 
 
 _ROTATIONS = ((13, 15, 26, 6), (17, 29, 16, 24))
@@ -159,7 +195,8 @@ def threefry2x32(k1, k2, x0, x1) -> tuple[jax.Array, jax.Array]:
 
 def _box(r: ResolvedDomain) -> Sampling:
     lo, hi = _exact(r.params["lo"]), _exact(r.params["hi"])
-    return Sampling(r.dim, r.description, LATTICE, r.dim, lo, hi - lo, True, _lattice_draw(r.dim))
+    return Sampling(r.dim, r.description, LATTICE, r.dim, lo, hi - lo, True, _lattice_draw(r.dim),
+                    _lattice_redraw(r.dim))  # fmt: skip
 
 
 def _plane(r: ResolvedDomain) -> Sampling:
@@ -170,20 +207,22 @@ def _plane(r: ResolvedDomain) -> Sampling:
     rows = [(b[1] - b[0]) * u, (b[3] - b[2]) * v]
     e = max(rr.exp for rr in rows)
     scale = Dyadic(np.stack([rr.at_exp(e) for rr in rows]), e)
-    return Sampling(r.dim, r.description, LATTICE, 2, offset, scale, False, _lattice_draw(2))
+    return Sampling(r.dim, r.description, LATTICE, 2, offset, scale, False, _lattice_draw(2),
+                    _lattice_redraw(2))  # fmt: skip
 
 
 def _segment(r: ResolvedDomain) -> Sampling:
     a, b = _exact(r.params["start"]), _exact(r.params["end"])
     d = b - a
     scale = Dyadic(d.num.reshape(1, -1), d.exp)
-    return Sampling(r.dim, r.description, LATTICE, 1, a, scale, False, _lattice_draw(1))
+    return Sampling(r.dim, r.description, LATTICE, 1, a, scale, False, _lattice_draw(1),
+                    _lattice_redraw(1))  # fmt: skip
 
 
 def _gaussian(r: ResolvedDomain) -> Sampling:
     k = r.dim
 
-    def draw(key, n, first_index, m, dtype):
+    def draw(key, n, first_index, m, dtype, data=()):
         return jax.random.normal(key, (n, k), dtype)
 
     mean, std = _exact(r.params["mean"]), _exact(r.params["std"])
@@ -194,9 +233,9 @@ def _points(r: ResolvedDomain) -> Sampling:
     data, radius, d = r.params["data"], r.params["radius"], r.dim
     count = data.shape[0]
 
-    def draw(key, n, first_index, m, dtype):
+    def draw(key, n, first_index, m, dtype, data):
         idx = (first_index + jnp.arange(n, dtype=jnp.uint32)) % jnp.uint32(count)
-        x = jnp.asarray(data, dtype)[idx]
+        x = data[0].astype(dtype)[idx]
         if radius > 0:
             kd, kr = jax.random.split(key)
             g = jax.random.normal(kd, (n, d), dtype)
@@ -204,8 +243,12 @@ def _points(r: ResolvedDomain) -> Sampling:
             x = x + radius * open_uniform(kr, (n, 1), dtype) ** (1.0 / d) * g
         return x
 
+    def redraw(keys, rows, first_index, m, dtype, data):  # the data points alone, no ball
+        return data[0].astype(dtype)[(first_index + rows) % jnp.uint32(count)]
+
     zero, one = _exact(np.zeros(d)), _exact(np.ones(d))
-    return Sampling(r.dim, r.description, POINTS, d, zero, one, True, draw)
+    return Sampling(r.dim, r.description, POINTS, d, zero, one, True, draw,
+                    None if radius > 0 else redraw, data)  # fmt: skip
 
 
 def _largest_coordinate(domain: Domain, r: ResolvedDomain) -> float:
