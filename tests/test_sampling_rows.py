@@ -178,3 +178,28 @@ def test_data_points_are_an_argument_not_a_constant(monkeypatch):
         assert rec.distinct == truth
         counts.append(len(dev._STEP_CACHE))
     assert counts[1] == counts[0] >= 2  # the step and the check's row draw, built once
+
+
+@pytest.mark.parametrize("tiles", [False, True])
+def test_the_check_in_small_chunks_gives_the_same_record(tiles, monkeypatch):
+    # Chunks of 1,024 representatives (memory bound) instead of one: the same record, and no
+    # chunk beyond twice the bound (the tile path joins gathers up to it).
+    from tern_jax.sampling import affine
+
+    net = tj.random_network(12, [16, 16], weights="ternary", seed=4)
+    whole = tj.count_regions(net, tj.Box(-1.0, 1.0), 1 << 15, seed=3)
+    assert whole.distinct > 4 * 1024 and whole.affine["face_patterns"] > 0
+    monkeypatch.setattr(affine, "CHUNK_BYTES", 1)
+    if tiles:
+        monkeypatch.setattr(samplers, "rows_drawable", lambda *a: False)
+    sizes, inner = [], affine._representatives
+
+    def spy(*a, **k):
+        for part in inner(*a, **k):
+            sizes.append(part[0].size)
+            yield part
+
+    monkeypatch.setattr(affine, "_representatives", spy)
+    small = tj.count_regions(net, tj.Box(-1.0, 1.0), 1 << 15, seed=3)
+    assert len(sizes) > 4 and max(sizes) <= 2 * 1024 and sum(sizes) == whole.affine["patterns"]
+    assert small.figures() == whole.figures()

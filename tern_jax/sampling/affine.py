@@ -194,7 +194,7 @@ def _maps_distinct(maps: np.ndarray, keep: np.ndarray, exact: bool) -> int:
     return 1 + int(np.count_nonzero(np.any(q[1:] != q[:-1], axis=1)))
 
 
-CHUNK_BYTES = 1 << 27  # coordinates (float64) per chunk of representatives: 128 MB
+CHUNK_BYTES = 1 << 27  # a chunk of representatives' coordinates or activations: 128 MB
 
 
 def check_patterns(net: ReLUNet, sampling: Sampling, arith: Arithmetic, spec: KeySpec,
@@ -221,7 +221,10 @@ def check_patterns(net: ReLUNet, sampling: Sampling, arith: Arithmetic, spec: Ke
     box = (0.0, 2.0 ** (arith.lattice_bits + 1)) if sampling.law == LATTICE else (None, None)
     valid = np.ones(n, bool)
     lps = n_faces = 0
-    rows = max(walks.MAP_BATCH, 1 << (CHUNK_BYTES // (8 * k)).bit_length() - 1)  # 2^j: unpadded
+    # Chunks of 2^j rows (no padding) whose coordinates, and whose activations in the forward
+    # pass at them, stay within CHUNK_BYTES: few compilations, bounded memory.
+    width = max(k, *(int(w.shape[1]) for w, _ in arith.layers))
+    rows = max(walks.MAP_BATCH, 1 << max(0, (CHUNK_BYTES // (8 * width)).bit_length() - 1))
     step = walks.piece_rows(layers, k)
     tiles = 0  # tiles drawn again (none when rows are drawn alone)
     if not samplers.rows_drawable(sampling, dev.BLOCK):
