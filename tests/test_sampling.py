@@ -159,7 +159,7 @@ def _multiply_shift_reference(row: list[int], lanes: int = 4) -> tuple[int, ...]
     )
 
 
-@pytest.mark.parametrize("width", [1, 5, 16])
+@pytest.mark.parametrize("width", [1, 5, 16, 200])  # 200: beyond WIDE_WORDS (one dot)
 def test_multiply_shift_matches_python_integers(width):
     from tern_jax.sampling.keys import multiply_shift
 
@@ -169,6 +169,7 @@ def test_multiply_shift_matches_python_integers(width):
     for lanes in (4, 2):
         got = np.asarray(multiply_shift(words, lanes=lanes))
         assert got.shape == (6, lanes) and got.dtype == np.uint32
+        np.testing.assert_array_equal(multiply_shift(words, lanes=lanes, xp=np), got)
         for row, h in zip(words, got):
             assert tuple(int(v) for v in h) == _multiply_shift_reference(row.tolist(), lanes)
 

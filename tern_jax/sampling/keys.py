@@ -231,18 +231,25 @@ def multiply_shift(words, lanes: int = 4, xp=jnp):
     Lane j = ((b_j + sum_i a_ij x_i) mod 2^64) >> 32 (see the module docstring for its
     collision bound). Pure elementwise integer arithmetic, which XLA:CPU vectorises even
     inside the per-tile loop, unlike a byte-oriented hash's serial mixing chain; beyond
-    ``WIDE_WORDS`` words one uint64 dot (XLA's integer dots wrap modulo 2^64; ~7x faster at
-    650 words on CPU). ``xp=np`` computes the same on the host (numpy's uint64 arithmetic
-    wraps modulo 2^64 too).
+    ``WIDE_WORDS`` words, on CPU, one uint64 dot (~7x faster at 650 words; accelerators
+    keep the elementwise form, their integer dots being less certain). ``xp=np`` computes
+    the same on the host (numpy's uint64 arithmetic wraps modulo 2^64 too).
     """
     n, w = words.shape
     coef = hash_coefficients(max(1, w), lanes)
     with jax.enable_x64(True):
         x = words.astype(xp.uint64)
-        if w > WIDE_WORDS and xp is jnp:  # one integer dot for all lanes (it wraps mod 2^64)
-            acc = jnp.asarray(coef[0]) + lax.dot_general(
-                x, jnp.asarray(coef[1:]), (((1,), (0,)), ((), ())),
-                preferred_element_type=jnp.uint64)  # fmt: skip
+        if w > WIDE_WORDS and xp is jnp:
+            a = jnp.asarray(coef[1:])
+
+            def dot(x):  # one integer dot for all lanes (XLA:CPU's wraps modulo 2^64)
+                return lax.dot_general(x, a, (((1,), (0,)), ((), ())),
+                                       preferred_element_type=jnp.uint64)  # fmt: skip
+
+            def products(x):  # elsewhere: elementwise products and a sum, as on the host
+                return jnp.sum(x[:, :, None] * a, axis=1, dtype=jnp.uint64)
+
+            acc = jnp.asarray(coef[0]) + lax.platform_dependent(x, cpu=dot, default=products)
             return (acc >> np.uint64(32)).astype(jnp.uint32)
         out = []
         for j in range(lanes):
