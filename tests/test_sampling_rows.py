@@ -203,3 +203,17 @@ def test_the_check_in_small_chunks_gives_the_same_record(tiles, monkeypatch):
     small = tj.count_regions(net, tj.Box(-1.0, 1.0), 1 << 15, seed=3)
     assert len(sizes) > 4 and max(sizes) <= 2 * 1024 and sum(sizes) == whole.affine["patterns"]
     assert small.figures() == whole.figures()
+
+
+def test_maps_kept_between_passes_or_walked_again_give_one_record(monkeypatch):
+    # Off the exact path wide maps take two passes (column scales, then keys): the maps of
+    # the first pass kept for the second, some of them, or none (walked again) agree.
+    net = NETS["wide"][0]()
+    records = []
+    for keep in (None, 600_000, 0):  # all batches, the first (4,096 x 17 x 8 bytes), none
+        if keep is not None:
+            monkeypatch.setattr(walks, "KEEP_BYTES", keep)
+        records.append(tj.count_regions(net, tj.Box(-1.0, 1.0), 1 << 15, seed=5))
+    assert records[0].affine["maps_compared"].startswith("hash:")
+    assert records[0].distinct > 4096  # two batches of the walk
+    assert records[0].figures() == records[1].figures() == records[2].figures()

@@ -291,24 +291,30 @@ def _device_layers(layers) -> list:
     return [(jnp.asarray(w, jnp.float64), jnp.asarray(b, jnp.float64)) for w, b in layers]
 
 
-@functools.partial(jax.jit, static_argnums=(1, 3, 5, 7))
-def _reverse_jit(layers, activations, words, num_bits, denom, through_first, live, scale):
-    """Keys of a batch's maps (:func:`map_keys` with ``denom``), or with ``scale`` each
-    column's largest magnitude over the first ``live`` rows (not the padding)."""
-    bits = unpack_bits(words, num_bits, xp=jnp)
-    maps = walk_reverse(layers, activations, bits, through_first)
-    if scale:
-        real = jnp.arange(maps.shape[0]) < live
-        return jnp.max(jnp.where(real[:, None], jnp.abs(maps), 0.0), axis=0)
-    return map_keys(maps, denom)
+@functools.partial(jax.jit, static_argnums=(1, 3, 4))
+def _reverse_jit(layers, activations, words, num_bits, through_first):
+    """A batch's maps by :func:`walk_reverse`, from its pattern words."""
+    return walk_reverse(layers, activations, unpack_bits(words, num_bits, xp=jnp), through_first)
+
+
+@jax.jit
+def _column_max(maps, live):
+    """Each column's largest magnitude over the first ``live`` rows (not the padding)."""
+    real = jnp.arange(maps.shape[0]) < live
+    return jnp.max(jnp.where(real[:, None], jnp.abs(maps), 0.0), axis=0)
+
+
+_keys_jit = jax.jit(map_keys)
+KEEP_BYTES = 1 << 29  # maps kept on device between the two passes, up to 512 MB
 
 
 def reverse_maps(layers, activations, words: np.ndarray, keep: np.ndarray, spec: KeySpec,
                  exact: bool) -> np.ndarray:  # fmt: skip
     """Keys (kept rows, 4) of the kept rows' maps by reverse mode, from their words alone:
     exact integers as they are; else snapped to a grid of ``tolerance`` times each column's
-    largest magnitude among the kept rows (a first pass finds it). Batches of rows: memory
-    stays linear in the rows, whatever the maps' width (784 inputs x 10 outputs: 7,850
+    largest magnitude among the kept rows (a first pass finds it; the maps it computed are
+    kept for the second up to ``KEEP_BYTES``, the rest walked again). Batches of rows:
+    memory stays bounded whatever the maps' width (784 inputs x 10 outputs: 7,850
     columns)."""
     rows = words[keep]
     if rows.shape[0] == 0:
@@ -317,18 +323,24 @@ def reverse_maps(layers, activations, words: np.ndarray, keep: np.ndarray, spec:
     first = first_layer_injective(layers)
     with dev.x64_scope("float64"), jax.default_matmul_precision("highest"):
         lay, acts, bits = _device_layers(layers), tuple(activations), spec.num_bits
+        parts = [jnp.asarray(p) for p in batches(rows, size)]
 
-        def each(denom, scale: bool):
-            for n, part in zip(range(0, rows.shape[0], size), batches(rows, size)):
-                out = _reverse_jit(lay, acts, jnp.asarray(part), bits, denom, first,
-                                   rows.shape[0] - n, scale)  # fmt: skip
-                yield np.asarray(out)
+        def walked(part):
+            return _reverse_jit(lay, acts, part, bits, first)
 
-        denom = None  # exact integer maps: hashed as they are
-        if not exact:
-            top = np.max(list(each(None, True)), axis=0)
-            denom = jnp.asarray(np.where(top > 0, top * TOLERANCE, 1.0))
-        keys = list(each(denom, False))
+        if exact:  # exact integer maps: hashed as they are, one pass
+            keys = [np.asarray(_keys_jit(walked(p), None)) for p in parts]
+            return np.concatenate(keys)[: rows.shape[0]]
+        held, top, total = [], None, 0
+        for n, part in zip(range(0, rows.shape[0], size), parts):
+            maps = walked(part)
+            col = _column_max(maps, rows.shape[0] - n)
+            top = col if top is None else jnp.maximum(top, col)
+            total += maps.nbytes
+            held.append(maps if total <= KEEP_BYTES else None)
+        denom = jnp.where(top > 0, top * TOLERANCE, 1.0)
+        keys = [np.asarray(_keys_jit(m if m is not None else walked(p), denom))
+                for m, p in zip(held, parts)]  # fmt: skip
     return np.concatenate(keys)[: rows.shape[0]]
 
 
