@@ -29,7 +29,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from jax import lax
-from jax.sharding import Mesh, PartitionSpec
+from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from ..errors import InvalidInput
 from . import samplers
@@ -62,6 +62,12 @@ def seed_key(seed: int) -> jax.Array:
         raise InvalidInput(f"seed must be in [0, 2^64), got {seed}")
     words = np.array([seed >> 32, seed & 0xFFFFFFFF], dtype=np.uint32)
     return jax.random.wrap_key_data(words, impl="threefry2x32")
+
+
+def replicated(arrays, mesh: Mesh):
+    """``arrays`` (a pytree) on every device of ``mesh`` once, rather than copied there at
+    every step (a data set of points is hundreds of MB)."""
+    return jax.device_put(arrays, NamedSharding(mesh, PartitionSpec()))
 
 
 def x64_scope(precision: str):

@@ -205,7 +205,7 @@ def _stream_steps(plan, table, start, path, checkpoint_every, progress, stop_aft
         step = dev.build_step(plan.net, plan.sampling, plan.arith, plan.spec,
                               plan.blocks_per_device, plan.mesh, plan.dedupe)  # fmt: skip
     params = dev.device_params(plan.arith)
-    data = plan.sampling.device_data(dev.DTYPES[plan.arith.precision])
+    data = dev.replicated(plan.sampling.device_data(dev.DTYPES[plan.arith.precision]), plan.mesh)
     base_key = dev.seed_key(plan.seed)
     bar = tqdm(total=plan.rows_in(lo, hi), initial=plan.rows_in(lo, start), unit="samples",
                unit_scale=True, disable=not progress, leave=False)  # fmt: skip
