@@ -92,6 +92,18 @@ for prec in ("auto", "float64"):
     assert tern[0].affine_distinct == 8
     assert tern[0].figures() == tern[1].figures()
     assert tern[0].precision == ("float32" if prec == "auto" else "float64")
+# Data points (an argument of the step, put on every device once): the same record on 1 and
+# 8 devices, each the number of distinct patterns of the points (N = M).
+import numpy as np
+from tern_jax.forward import pattern_bits
+pts = np.random.default_rng(3).uniform(-1, 1, size=(20000, 2))
+net = make_net()
+truth = np.unique(pattern_bits(list(zip(net.weights, net.biases)), net.activations, pts),
+                  axis=0).shape[0]
+recs = [tj.count_regions(net, tj.Points(pts), 20000, seed=0, chunk_size=4096,
+                         devices=jax.devices()[:k]) for k in (1, 8)]
+assert recs[0].distinct == truth > 1000, (recs[0].distinct, truth)
+assert recs[0].figures() == recs[1].figures()
 print("RESULT" + json.dumps(out))
 """
     )
