@@ -366,7 +366,8 @@ class Points(Domain):
             raise InvalidInput(f"Points radius must be a number, got {self.radius!r}") from e
         if not (np.isfinite(radius) and radius >= 0):
             raise InvalidInput(f"Points radius must be finite and >= 0, got {self.radius!r}")
-        digest = hashlib.sha256(np.ascontiguousarray(data, dtype="<f8").tobytes()).hexdigest()
+        # The array's own buffer (little-endian float64, C order), not a copy of it.
+        digest = hashlib.sha256(np.ascontiguousarray(data, dtype="<f8")).hexdigest()
         desc = {
             "type": "points",
             "num_points": int(data.shape[0]),

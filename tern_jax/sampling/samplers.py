@@ -264,7 +264,8 @@ def _largest_coordinate(domain: Domain, r: ResolvedDomain) -> float:
         return float(np.max(np.abs(corners)))
     if isinstance(domain, Gaussian):
         return float(np.max(np.abs(p["mean"]) + 8 * p["std"]))
-    return float(np.max(np.abs(p["data"])) + p["radius"])
+    data = p["data"]  # max |x| without an |x| temporary (data sets are hundreds of MB)
+    return float(max(-np.min(data), np.max(data)) + p["radius"])
 
 
 _SAMPLERS = {Box: _box, Gaussian: _gaussian, Plane: _plane, Segment: _segment, Points: _points}
