@@ -217,14 +217,14 @@ def check_patterns(net: ReLUNet, sampling: Sampling, arith: Arithmetic, spec: Ke
         mode = "reverse-keys"
     maps = np.zeros((n, 0 if mode == "reverse-keys" else width))
     words = np.zeros((n, max(1, -(-spec.num_bits // 32))), np.uint32)
-    face, verified = np.zeros(n, bool), np.zeros(n, bool)
+    verified = np.zeros(n, bool)
     box = (0.0, 2.0 ** (arith.lattice_bits + 1)) if sampling.law == LATTICE else (None, None)
     valid = np.ones(n, bool)
     lps = n_faces = 0
     # Chunks of 2^j rows (no padding) whose coordinates, and whose activations in the forward
     # pass at them, stay within CHUNK_BYTES: few compilations, bounded memory.
-    width = max(k, *(int(w.shape[1]) for w, _ in arith.layers))
-    rows = max(walks.MAP_BATCH, 1 << max(0, (CHUNK_BYTES // (8 * width)).bit_length() - 1))
+    widest = max(k, *(int(w.shape[1]) for w, _ in arith.layers))
+    rows = max(walks.MAP_BATCH, 1 << max(0, (CHUNK_BYTES // (8 * widest)).bit_length() - 1))
     step = walks.piece_rows(layers, k)
     tiles = 0  # tiles drawn again (none when rows are drawn alone)
     if not samplers.rows_drawable(sampling, dev.BLOCK):
@@ -234,16 +234,16 @@ def check_patterns(net: ReLUNet, sampling: Sampling, arith: Arithmetic, spec: Ke
     # same layers and type), so its own zero flags serve, and wide maps need nothing else here.
     own = mode == "reverse-keys" and not exact and arith.precision == "float64"
     for idx, coords, w, zeros in chunks if n else ():
-        if own:
-            w, f, m = np.asarray(w), np.asarray(zeros), maps[idx]
-            again = words_to_keys(spec, w, xp=np)
-        elif base is None:  # patterns recomputed by the run's forward pass, then walked
-            m, f, _, _ = walks.walk_maps(layers, acts, coords, spec, mode, w)
+        if base is None:  # patterns recomputed by the run's forward pass, then walked
+            if own:
+                m, f = maps[idx], np.asarray(zeros)
+            else:
+                m, f, _, _ = walks.walk_maps(layers, acts, coords, spec, mode, w)
             w = np.asarray(w)
             again = words_to_keys(spec, w, xp=np)
         else:
             m, f, w, again = walks.walk_maps(layers, acts, coords, spec, mode)
-        maps[idx], words[idx], face[idx] = m, w, f
+        maps[idx], words[idx] = m, w
         verified[idx] = np.all(again == keys[idx], axis=1)
         todo = np.flatnonzero(f & verified[idx]) if sampling.law != POINTS else idx[:0]
         for s in range(0, todo.size, step):  # the pieces of a batch of rows at once
