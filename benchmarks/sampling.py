@@ -23,6 +23,10 @@ against forced float64 on the same grid, with identical records (asserted); and 
 with many inputs, where nearly every sample has its own pattern and the once-per-pattern
 check weighs as much as the sampling (``check s``: its seconds in the best run).
 
+Counts in every table are sampled (``count_regions``) on the row's domain: ``distinct`` is
+the number of activation regions the samples met (exact for the sample), ``affine`` the
+number of distinct affine maps among them (a lower bound on the linear regions met).
+
 Every rate is the best of ``--repeat`` runs, compile excluded. State the machine's load
 (``uptime``) with the numbers; on a shared machine compare rows of one run only.
 
